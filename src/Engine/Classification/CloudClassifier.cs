@@ -1,0 +1,238 @@
+using System.Buffers;
+using S2CloudMask.Engine.Models;
+using S2CloudMask.Engine.Morphology;
+using S2CloudMask.Engine.Raster;
+
+namespace S2CloudMask.Engine.Classification;
+
+/// <summary>How classification spreads over cores and memory.</summary>
+public sealed record ClassifyOptions
+{
+    public static ClassifyOptions Default { get; } = new();
+
+    /// <summary>Threads one classification may use; -1 for all cores.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = -1;
+
+    /// <summary>Pixels decoded and evaluated together (sized for the L2 cache).</summary>
+    public int ChunkPixels { get; init; } = 2048;
+
+    /// <summary>Output rows per parallel block; 0 picks from the image size.</summary>
+    public int BlockRows { get; init; }
+
+    public CancellationToken CancellationToken { get; init; }
+}
+
+/// <summary>
+/// Runs a <see cref="CloudModel"/> over an image: decode to reflectance planes, evaluate the
+/// features, the trees and the opening, block by block of rows in parallel, with every
+/// buffer rented from the array pool and returned. Probability is NaN where the pixel is
+/// nodata (or, before the opening, where a feature is undefined, as in the reference).
+/// </summary>
+public static class CloudClassifier
+{
+    /// <summary>Probability per pixel, row-major (Height x Width).</summary>
+    public static float[] Probability(CloudModel model, BandImage obs, in Scaling scaling, BandImage? reference = null, ClassifyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(obs);
+        var dest = new float[obs.PixelCount];
+        Probability(model, obs, scaling, reference, Scaling.Identity, dest, options);
+        return dest;
+    }
+
+    public static void Probability(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float[] dest, ClassifyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(obs);
+        ArgumentNullException.ThrowIfNull(dest);
+        options ??= ClassifyOptions.Default;
+        obs.RequireBands(model.Bands.Count, "the image");
+        if (model.NeedsReference)
+        {
+            if (reference is null)
+            {
+                throw new InvalidInputException("missing-reference", $"model '{model.Name}' is spectral-temporal and needs a reference image (a geomedian of the same place)");
+            }
+
+            reference.RequireBands(model.Bands.Count, "the reference image");
+            if (reference.Height != obs.Height || reference.Width != obs.Width)
+            {
+                throw new InvalidInputException(
+                    "reference-mismatch",
+                    $"the reference image is {reference.Height} x {reference.Width} but the image is {obs.Height} x {obs.Width}");
+            }
+        }
+        else
+        {
+            reference = null;
+        }
+
+        if (dest.LongLength < obs.PixelCount)
+        {
+            throw new ArgumentException("destination smaller than the image", nameof(dest));
+        }
+
+        if (obs.PixelCount == 0)
+        {
+            return;
+        }
+
+        var height = obs.Height;
+        var width = obs.Width;
+        var workers = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : Environment.ProcessorCount;
+        var blockRows = options.BlockRows > 0
+            ? options.BlockRows
+            : Math.Clamp((int)Math.Ceiling(height / (4.0 * workers)), 16, Math.Max(16, (1 << 20) / Math.Max(width, 1)));
+        var blocks = (height + blockRows - 1) / blockRows;
+        var job = new Job(model, obs, scaling, reference, referenceScaling, dest, Math.Max(256, options.ChunkPixels));
+        Parallel.For(
+            0,
+            blocks,
+            new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = options.CancellationToken },
+            block => job.RunBlock(block * blockRows, Math.Min(height, (block + 1) * blockRows)));
+    }
+
+    /// <summary>Mask from probability: 1 above the threshold, 0 at or below, 255 where NaN (nodata).</summary>
+    public static void Mask(ReadOnlySpan<float> probability, float threshold, Span<byte> dest)
+    {
+        if (dest.Length < probability.Length)
+        {
+            throw new ArgumentException("destination too small", nameof(dest));
+        }
+
+        for (var i = 0; i < probability.Length; i++)
+        {
+            var p = probability[i];
+            dest[i] = float.IsNaN(p) ? Nodata : p > threshold ? (byte)1 : (byte)0;
+        }
+    }
+
+    public const byte Nodata = 255;
+
+    private sealed class Job(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float[] dest, int chunk)
+    {
+        public void RunBlock(int rowStart, int rowEnd)
+        {
+            var width = obs.Width;
+            var opening = model.Opening > 0;
+            var inStart = opening ? Math.Max(0, rowStart - GreyOpening.Halo) : rowStart;
+            var inEnd = opening ? Math.Min(obs.Height, rowEnd + GreyOpening.Halo) : rowEnd;
+            var inPixels = (inEnd - inStart) * width;
+            var pool = ArrayPool<float>.Shared;
+            var bands = model.Bands.Count;
+            var nf = model.Features.FeatureCount;
+
+            var obsPlanes = pool.Rent(bands * chunk);
+            var refPlanes = reference is null ? [] : pool.Rent(bands * chunk);
+            var featurePlanes = pool.Rent(nf * chunk);
+            var pixelMajor = pool.Rent(nf * chunk);
+            var scratch = pool.Rent(Math.Max(1, model.Features.ScratchLength(chunk)));
+            float[]? block = opening ? pool.Rent(inPixels) : null;
+            float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width, inEnd - inStart)) : null;
+            byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
+            try
+            {
+                // Without an opening, probabilities go straight to the output.
+                var target = block ?? dest;
+                var targetOffset = block is null ? (long)inStart * width : 0;
+                for (var done = 0; done < inPixels; done += chunk)
+                {
+                    var count = Math.Min(chunk, inPixels - done);
+                    var first = ((long)inStart * width) + done;
+                    PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, chunk);
+                    if (reference is not null)
+                    {
+                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk);
+                    }
+
+                    if (nodata is not null)
+                    {
+                        // Band 0 alone tells: the decoder makes every band NaN when one is nodata.
+                        for (var i = 0; i < count; i++)
+                        {
+                            nodata[done + i] = float.IsNaN(obsPlanes[i]) ? (byte)1 : (byte)0;
+                        }
+                    }
+
+                    model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
+                    var anyNaN = Transpose(featurePlanes, nf, chunk, count, pixelMajor);
+                    var p = target.AsSpan((int)(targetOffset + done), count);
+                    model.Ensemble.PredictBlock(pixelMajor, count, p);
+                    if (anyNaN)
+                    {
+                        for (var i = 0; i < count; i++)
+                        {
+                            if (HasNaN(pixelMajor.AsSpan(i * nf, nf)))
+                            {
+                                p[i] = float.NaN;
+                            }
+                        }
+                    }
+                }
+
+                if (block is not null)
+                {
+                    var outSpan = dest.AsSpan(rowStart * width, (rowEnd - rowStart) * width);
+                    GreyOpening.Open3x3(block.AsSpan(0, inPixels), width, obs.Height, inStart, rowStart, rowEnd, outSpan, openScratch);
+
+                    // The reference puts NaN back where the observation is nodata after opening.
+                    var skip = (rowStart - inStart) * width;
+                    for (var i = 0; i < outSpan.Length; i++)
+                    {
+                        if (nodata![skip + i] != 0)
+                        {
+                            outSpan[i] = float.NaN;
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                pool.Return(obsPlanes);
+                if (reference is not null)
+                {
+                    pool.Return(refPlanes);
+                }
+
+                pool.Return(featurePlanes);
+                pool.Return(pixelMajor);
+                pool.Return(scratch);
+                if (block is not null)
+                {
+                    pool.Return(block);
+                    pool.Return(openScratch!);
+                    ArrayPool<byte>.Shared.Return(nodata!);
+                }
+            }
+        }
+
+        private static bool Transpose(float[] planes, int nf, int stride, int count, float[] pixelMajor)
+        {
+            var nan = false;
+            for (var f = 0; f < nf; f++)
+            {
+                var plane = planes.AsSpan(f * stride, count);
+                for (var i = 0; i < count; i++)
+                {
+                    var v = plane[i];
+                    nan |= float.IsNaN(v);
+                    pixelMajor[(i * nf) + f] = v;
+                }
+            }
+
+            return nan;
+        }
+
+        private static bool HasNaN(ReadOnlySpan<float> x)
+        {
+            foreach (var v in x)
+            {
+                if (float.IsNaN(v))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+}

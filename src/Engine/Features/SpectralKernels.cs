@@ -1,0 +1,230 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace S2CloudMask.Engine.Features;
+
+/// <summary>
+/// Spectral-temporal distances between an observation and a reference (both as band planes:
+/// band b of pixel i at <c>b * stride + i</c>). Each vector kernel has a scalar twin that
+/// defines its arithmetic; both sum over bands in NumPy's pairwise order, because the
+/// reference computes these with <c>np.sum(..., axis=2)</c> in float32 and a tree split can
+/// hinge on the last bit.
+/// </summary>
+public static class SpectralKernels
+{
+    /// <summary>sum_b |x_b - y_b| / sum_b |x_b + y_b|.</summary>
+    public static void BrayCurtis(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
+    {
+        Check(x, y, bands, stride, dest);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Span<Vector256<float>> num = stackalloc Vector256<float>[bands];
+            Span<Vector256<float>> den = stackalloc Vector256<float>[bands];
+            for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                for (var b = 0; b < bands; b++)
+                {
+                    var xv = Vector256.Create(x.Slice((b * stride) + i, Vector256<float>.Count));
+                    var yv = Vector256.Create(y.Slice((b * stride) + i, Vector256<float>.Count));
+                    num[b] = Vector256.Abs(xv - yv);
+                    den[b] = Vector256.Abs(xv + yv);
+                }
+
+                (PairwiseSum(num) / PairwiseSum(den)).CopyTo(dest.Slice(i, Vector256<float>.Count));
+            }
+        }
+
+        BrayCurtisScalar(x, y, bands, stride, dest, i);
+    }
+
+    public static void BrayCurtisScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest, int start = 0)
+    {
+        Span<float> num = stackalloc float[bands];
+        Span<float> den = stackalloc float[bands];
+        for (var i = start; i < dest.Length; i++)
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                var xv = x[(b * stride) + i];
+                var yv = y[(b * stride) + i];
+                num[b] = MathF.Abs(xv - yv);
+                den[b] = MathF.Abs(xv + yv);
+            }
+
+            dest[i] = PairwiseSum(num) / PairwiseSum(den);
+        }
+    }
+
+    /// <summary>1 - cosine similarity: 1 - sum(x y) / (sqrt(sum x^2) sqrt(sum y^2)).</summary>
+    public static void Cosine(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
+    {
+        Check(x, y, bands, stride, dest);
+        Span<float> xy = stackalloc float[bands];
+        Span<float> xx = stackalloc float[bands];
+        Span<float> yy = stackalloc float[bands];
+        for (var i = 0; i < dest.Length; i++)
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                var xv = x[(b * stride) + i];
+                var yv = y[(b * stride) + i];
+                xy[b] = xv * yv;
+                xx[b] = xv * xv;
+                yy[b] = yv * yv;
+            }
+
+            dest[i] = 1f - (PairwiseSum(xy) / (MathF.Sqrt(PairwiseSum(xx)) * MathF.Sqrt(PairwiseSum(yy))));
+        }
+    }
+
+    /// <summary>sqrt(sum_b (x_b - y_b)^2).</summary>
+    public static void Euclidean(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
+    {
+        Check(x, y, bands, stride, dest);
+        Span<float> sq = stackalloc float[bands];
+        for (var i = 0; i < dest.Length; i++)
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                var d = x[(b * stride) + i] - y[(b * stride) + i];
+                sq[b] = d * d;
+            }
+
+            dest[i] = MathF.Sqrt(PairwiseSum(sq));
+        }
+    }
+
+    /// <summary>
+    /// Non-linear difference ratio: g(xa, xb) - g(ya, yb) with
+    /// g(a, b) = (2 (a^2 + b^2) + 1.5 b + 0.5 a) / (a + b + 0.5), in the reference's operation order.
+    /// </summary>
+    public static void Nldr(ReadOnlySpan<float> xa, ReadOnlySpan<float> xb, ReadOnlySpan<float> ya, ReadOnlySpan<float> yb, Span<float> dest)
+    {
+        if (xa.Length < dest.Length || xb.Length < dest.Length || ya.Length < dest.Length || yb.Length < dest.Length)
+        {
+            throw new ArgumentException("input spans shorter than destination");
+        }
+
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var r = G(Vector256.Create(xa.Slice(i)), Vector256.Create(xb.Slice(i)))
+                    - G(Vector256.Create(ya.Slice(i)), Vector256.Create(yb.Slice(i)));
+                r.CopyTo(dest.Slice(i));
+            }
+        }
+
+        NldrScalar(xa, xb, ya, yb, dest, i);
+    }
+
+    public static void NldrScalar(ReadOnlySpan<float> xa, ReadOnlySpan<float> xb, ReadOnlySpan<float> ya, ReadOnlySpan<float> yb, Span<float> dest, int start = 0)
+    {
+        for (var i = start; i < dest.Length; i++)
+        {
+            dest[i] = G(xa[i], xb[i]) - G(ya[i], yb[i]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float G(float a, float b) =>
+        ((2f * ((a * a) + (b * b))) + (1.5f * b) + (0.5f * a)) / (a + b + 0.5f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> G(Vector256<float> a, Vector256<float> b) =>
+        ((Vector256.Create(2f) * ((a * a) + (b * b))) + (Vector256.Create(1.5f) * b) + (Vector256.Create(0.5f) * a))
+        / (a + b + Vector256.Create(0.5f));
+
+    /// <summary>NumPy's pairwise summation (numpy/core/src/umath/loops_utils.h) for float32.</summary>
+    public static float PairwiseSum(ReadOnlySpan<float> a)
+    {
+        if (a.Length < 8)
+        {
+            var res = 0f;
+            foreach (var v in a)
+            {
+                res += v;
+            }
+
+            return res;
+        }
+
+        if (a.Length <= 128)
+        {
+            Span<float> r = stackalloc float[8];
+            a[..8].CopyTo(r);
+            var i = 8;
+            for (; i < a.Length - (a.Length % 8); i += 8)
+            {
+                for (var j = 0; j < 8; j++)
+                {
+                    r[j] += a[i + j];
+                }
+            }
+
+            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for (; i < a.Length; i++)
+            {
+                res += a[i];
+            }
+
+            return res;
+        }
+
+        var n2 = a.Length / 2;
+        n2 -= n2 % 8;
+        return PairwiseSum(a[..n2]) + PairwiseSum(a[n2..]);
+    }
+
+    /// <summary>The same summation order as <see cref="PairwiseSum(ReadOnlySpan{float})"/>, lane-wise.</summary>
+    private static Vector256<float> PairwiseSum(ReadOnlySpan<Vector256<float>> a)
+    {
+        if (a.Length < 8)
+        {
+            var res = Vector256<float>.Zero;
+            foreach (var v in a)
+            {
+                res += v;
+            }
+
+            return res;
+        }
+
+        if (a.Length <= 128)
+        {
+            Span<Vector256<float>> r = stackalloc Vector256<float>[8];
+            a[..8].CopyTo(r);
+            var i = 8;
+            for (; i < a.Length - (a.Length % 8); i += 8)
+            {
+                for (var j = 0; j < 8; j++)
+                {
+                    r[j] += a[i + j];
+                }
+            }
+
+            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for (; i < a.Length; i++)
+            {
+                res += a[i];
+            }
+
+            return res;
+        }
+
+        var n2 = a.Length / 2;
+        n2 -= n2 % 8;
+        return PairwiseSum(a[..n2]) + PairwiseSum(a[n2..]);
+    }
+
+    private static void Check(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
+    {
+        var need = ((bands - 1) * stride) + dest.Length;
+        if (bands < 1 || stride < dest.Length || x.Length < need || y.Length < need)
+        {
+            throw new ArgumentException("band planes shorter than bands x stride");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using S2CloudMask.Engine.Raster;
+
+namespace S2CloudMask.Engine.Geomedian;
+
+/// <summary>What a geomedian computation did.</summary>
+public sealed record GeomedianResult(
+    float[] Values,
+    int Height,
+    int Width,
+    int Bands,
+    int Dates,
+    int MinDatesUsed,
+    int MaxDatesUsed,
+    long PixelsWithoutData,
+    long TotalIterations,
+    int MaxIterations,
+    TimeSpan Elapsed)
+{
+    /// <summary>The geomedian as a (y, x, band) float32 array, NaN where no date had data.</summary>
+    public NdArray ToArray() => NdArray.Create(Values, Height, Width, Bands);
+}
+
+/// <summary>
+/// Per-pixel geometric median of a time series (Roberts et al. 2017): the Vardi-Zhang
+/// modified Weiszfeld iteration of hdmedians' <c>nangeomedian</c>, in float64, started at
+/// the mean over the valid dates, stopped when a step is shorter than <c>eps</c> or after
+/// <c>maxIterations</c>. Dates with any nodata band are dropped per pixel. Rows run in
+/// parallel; every pixel is computed on its own, so the result does not depend on threads.
+/// </summary>
+public static class GeometricMedian
+{
+    public static GeomedianResult Compute(BandStack stack, Scaling scaling, double eps = 1e-4, int maxIterations = 2000, int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        int h = stack.Height, w = stack.Width, nb = stack.Bands, nt = stack.Dates;
+        var values = new float[(long)h * w * nb];
+        var dates = Enumerable.Range(0, nt).Select(stack.Date).ToArray();
+        long totalIterations = 0, empty = 0;
+        int maxIter = 0, minUsed = int.MaxValue, maxUsed = 0;
+        var gate = new object();
+
+        Parallel.For(
+            0,
+            h,
+            new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken },
+            () => new RowState(nb, nt, w),
+            (y, _, state) =>
+            {
+                // Decode the row of every date to reflectance planes: the reference divides
+                // DN by 10000 in float32 before it works in float64.
+                for (var t = 0; t < nt; t++)
+                {
+                    PixelDecoder.Decode(dates[t], scaling, (long)y * w, w, state.Planes.AsSpan(t * nb * w, nb * w), w);
+                }
+
+                for (var x = 0; x < w; x++)
+                {
+                    var n = 0;
+                    for (var t = 0; t < nt; t++)
+                    {
+                        if (float.IsNaN(state.Planes[(t * nb * w) + x]))
+                        {
+                            continue;
+                        }
+
+                        for (var b = 0; b < nb; b++)
+                        {
+                            state.X[(n * nb) + b] = state.Planes[(((t * nb) + b) * w) + x];
+                        }
+
+                        n++;
+                    }
+
+                    var dest = values.AsSpan((int)((((long)y * w) + x) * nb), nb);
+                    if (n == 0)
+                    {
+                        dest.Fill(float.NaN);
+                        state.Empty++;
+                        continue;
+                    }
+
+                    var iterations = Solve(state.X.AsSpan(0, n * nb), n, nb, eps, maxIterations, state.Y, state.Next, state.T, state.D);
+                    for (var b = 0; b < nb; b++)
+                    {
+                        dest[b] = (float)state.Y[b];
+                    }
+
+                    state.Iterations += iterations;
+                    state.MaxIterations = Math.Max(state.MaxIterations, iterations);
+                    state.MinUsed = Math.Min(state.MinUsed, n);
+                    state.MaxUsed = Math.Max(state.MaxUsed, n);
+                }
+
+                return state;
+            },
+            state =>
+            {
+                lock (gate)
+                {
+                    totalIterations += state.Iterations;
+                    empty += state.Empty;
+                    maxIter = Math.Max(maxIter, state.MaxIterations);
+                    minUsed = Math.Min(minUsed, state.MinUsed);
+                    maxUsed = Math.Max(maxUsed, state.MaxUsed);
+                }
+            });
+
+        return new GeomedianResult(values, h, w, nb, nt, minUsed == int.MaxValue ? 0 : minUsed, maxUsed, empty, totalIterations, maxIter, watch.Elapsed);
+    }
+
+    /// <summary>
+    /// The modified Weiszfeld iteration for one pixel: <paramref name="x"/> holds n points of
+    /// nb coordinates; the median is left in <paramref name="y"/>. Returns the iterations run.
+    /// </summary>
+    public static int Solve(ReadOnlySpan<float> x, int n, int nb, double eps, int maxIterations, double[] y, double[] next, double[] t, double[] d)
+    {
+        // Start at the mean over dates.
+        Array.Clear(y, 0, nb);
+        for (var i = 0; i < n; i++)
+        {
+            for (var b = 0; b < nb; b++)
+            {
+                y[b] += x[(i * nb) + b];
+            }
+        }
+
+        for (var b = 0; b < nb; b++)
+        {
+            y[b] /= n;
+        }
+
+        var iteration = 0;
+        while (iteration < maxIterations)
+        {
+            iteration++;
+            var zeros = 0;
+            double dinvSum = 0;
+            for (var i = 0; i < n; i++)
+            {
+                double s = 0;
+                for (var b = 0; b < nb; b++)
+                {
+                    var diff = x[(i * nb) + b] - y[b];
+                    s += diff * diff;
+                }
+
+                var dist = Math.Sqrt(s);
+                if (dist == 0)
+                {
+                    zeros++;
+                    d[i] = 0;
+                }
+                else
+                {
+                    d[i] = 1 / dist;
+                    dinvSum += d[i];
+                }
+            }
+
+            if (zeros == n)
+            {
+                break;
+            }
+
+            Array.Clear(t, 0, nb);
+            for (var i = 0; i < n; i++)
+            {
+                if (d[i] == 0)
+                {
+                    continue;
+                }
+
+                var weight = d[i] / dinvSum;
+                for (var b = 0; b < nb; b++)
+                {
+                    t[b] += weight * x[(i * nb) + b];
+                }
+            }
+
+            if (zeros == 0)
+            {
+                Array.Copy(t, next, nb);
+            }
+            else
+            {
+                // A point coincides with y: Vardi and Zhang's correction keeps the iteration moving.
+                double r2 = 0;
+                for (var b = 0; b < nb; b++)
+                {
+                    var v = (t[b] - y[b]) * dinvSum;
+                    r2 += v * v;
+                }
+
+                var r = Math.Sqrt(r2);
+                var rinv = r == 0 ? 0 : zeros / r;
+                for (var b = 0; b < nb; b++)
+                {
+                    next[b] = (Math.Max(0, 1 - rinv) * t[b]) + (Math.Min(1, rinv) * y[b]);
+                }
+            }
+
+            double step2 = 0;
+            for (var b = 0; b < nb; b++)
+            {
+                var v = y[b] - next[b];
+                step2 += v * v;
+            }
+
+            Array.Copy(next, y, nb);
+            if (Math.Sqrt(step2) < eps)
+            {
+                break;
+            }
+        }
+
+        return iteration;
+    }
+
+    private sealed class RowState(int nb, int nt, int width)
+    {
+        public float[] Planes { get; } = new float[nt * nb * width];
+
+        public float[] X { get; } = new float[nt * nb];
+
+        public double[] Y { get; } = new double[nb];
+
+        public double[] Next { get; } = new double[nb];
+
+        public double[] T { get; } = new double[nb];
+
+        public double[] D { get; } = new double[nt];
+
+        public long Iterations { get; set; }
+
+        public long Empty { get; set; }
+
+        public int MaxIterations { get; set; }
+
+        public int MinUsed { get; set; } = int.MaxValue;
+
+        public int MaxUsed { get; set; }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using S2CloudMask.Engine.Features;
+using S2CloudMask.Engine.Trees;
+
+namespace S2CloudMask.Engine.Models;
+
+/// <summary>
+/// A pixel classifier: feature expressions, a tree ensemble over them, an optional grey
+/// opening of the probability, and the threshold that turns probability into a mask.
+/// Spectral-temporal models (any feature reading <c>ref</c>) need a reference image, the
+/// geomedian of the same place.
+/// </summary>
+public sealed class CloudModel
+{
+    public CloudModel(string name, FeatureProgram features, TreeEnsemble ensemble, int opening, float threshold, string origin, string? target = null, JsonElement? source = null, JsonElement? metadata = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(ensemble);
+        if (ensemble.FeatureCount != features.FeatureCount)
+        {
+            throw new ModelFormatException($"model '{name}': the ensemble uses {ensemble.FeatureCount} features but {features.FeatureCount} expressions are given");
+        }
+
+        if (opening is not (0 or 3))
+        {
+            throw new ModelFormatException($"model '{name}': only a 3x3 opening is supported, not {opening}");
+        }
+
+        Name = name;
+        Features = features;
+        Ensemble = ensemble;
+        Opening = opening;
+        Threshold = threshold;
+        Origin = origin;
+        Target = target ?? (name.Contains("shadow", StringComparison.OrdinalIgnoreCase) ? "shadow" : "cloud");
+        Source = source;
+        Metadata = metadata;
+    }
+
+    public string Name { get; }
+
+    public IReadOnlyList<string> Bands => Features.Bands;
+
+    public FeatureProgram Features { get; }
+
+    public TreeEnsemble Ensemble { get; }
+
+    /// <summary>Side of the square grey opening applied to the probability; 0 for none.</summary>
+    public int Opening { get; }
+
+    /// <summary>mask = probability &gt; threshold.</summary>
+    public float Threshold { get; }
+
+    public bool NeedsReference => Features.UsesReference;
+
+    /// <summary>What a positive pixel means: <c>cloud</c> or <c>shadow</c>.</summary>
+    public string Target { get; }
+
+    /// <summary>The file it was loaded from, or <c>embedded:NAME</c>.</summary>
+    public string Origin { get; }
+
+    /// <summary>The model file's <c>source</c> object (where the model comes from), if any.</summary>
+    public JsonElement? Source { get; }
+
+    /// <summary>The model file's <c>metadata</c> object (training provenance and metrics), if any.</summary>
+    public JsonElement? Metadata { get; }
+}

@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+
+namespace S2CloudMask.Engine.Trees;
+
+/// <summary>How the leaf values of the trees become a probability.</summary>
+public enum Aggregation
+{
+    /// <summary>Mean of the leaf values (scikit-learn trees and forests: leaves hold class fractions).</summary>
+    Average,
+
+    /// <summary>Sum of leaf values plus a base margin, then the logistic function (XGBoost binary:logistic).</summary>
+    SumSigmoid,
+
+    /// <summary>Sum of leaf values plus a base margin, untransformed.</summary>
+    Sum,
+}
+
+/// <summary>One internal node: goes left when <c>x[Feature] &lt;= Threshold</c>; children &lt; 0 are leaves <c>~child</c>.</summary>
+public readonly record struct TreeNode(int Feature, float Threshold, int Left, int Right);
+
+/// <summary>
+/// Any tree ensemble in one flattened form (after ML.NET's FastTree): parallel node arrays of
+/// all trees, leaves as <c>~index</c> into <see cref="Leaves"/>, a per-node direction for
+/// missing values. Every source's split rule is converted at load time to the single rule
+/// "left when x &lt;= threshold" on float32 values, so evaluation has one comparison:
+/// XGBoost's <c>x &lt; t</c> becomes <c>x &lt;= previous float of t</c>, and scikit-learn's
+/// double threshold <c>(double)x &lt;= t</c> becomes <c>x &lt;= the largest float not above t</c>.
+/// Both are exact for every float32 x.
+/// </summary>
+public sealed class TreeEnsemble
+{
+    public TreeEnsemble(
+        string kind,
+        int featureCount,
+        TreeNode[] nodes,
+        bool[] defaultLeft,
+        float[] leaves,
+        int[] roots,
+        Aggregation aggregation,
+        float baseMargin)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(defaultLeft);
+        ArgumentNullException.ThrowIfNull(leaves);
+        ArgumentNullException.ThrowIfNull(roots);
+        if (defaultLeft.Length != nodes.Length)
+        {
+            throw new ArgumentException("one default direction per node is needed", nameof(defaultLeft));
+        }
+
+        if (roots.Length == 0)
+        {
+            throw new ModelFormatException("the ensemble has no trees");
+        }
+
+        foreach (var n in nodes)
+        {
+            if (n.Feature < 0 || n.Feature >= featureCount)
+            {
+                throw new ModelFormatException($"a node splits on feature {n.Feature}, but the model has {featureCount} features");
+            }
+
+            if (n.Left >= nodes.Length || n.Right >= nodes.Length || ~n.Left >= leaves.Length || ~n.Right >= leaves.Length)
+            {
+                throw new ModelFormatException("a node points past the end of the tree arrays");
+            }
+        }
+
+        foreach (var r in roots)
+        {
+            if (r >= nodes.Length || ~r >= leaves.Length)
+            {
+                throw new ModelFormatException("a tree root points past the end of the tree arrays");
+            }
+        }
+
+        Kind = kind;
+        FeatureCount = featureCount;
+        Nodes = nodes;
+        DefaultLeft = defaultLeft;
+        Leaves = leaves;
+        Roots = roots;
+        Aggregation = aggregation;
+        BaseMargin = baseMargin;
+        MaxDepth = roots.Max(r => Depth(r));
+    }
+
+    /// <summary>Where the ensemble came from: <c>sklearn-decision-tree</c>, <c>xgboost-json</c>, ...</summary>
+    public string Kind { get; }
+
+    public int FeatureCount { get; }
+
+    public TreeNode[] Nodes { get; }
+
+    public bool[] DefaultLeft { get; }
+
+    public float[] Leaves { get; }
+
+    /// <summary>Root of each tree: a node index, or <c>~leaf</c> for a tree that is a single leaf.</summary>
+    public int[] Roots { get; }
+
+    public Aggregation Aggregation { get; }
+
+    public float BaseMargin { get; }
+
+    public int TreeCount => Roots.Length;
+
+    public int MaxDepth { get; }
+
+    /// <summary>The leaf a feature vector reaches in one tree (missing values follow the node's default).</summary>
+    public int LeafOf(int tree, ReadOnlySpan<float> x) => Leaf(tree, x);
+
+    /// <summary>Probability (or margin for <see cref="Aggregation.Sum"/>) for one feature vector.</summary>
+    public float Predict(ReadOnlySpan<float> x)
+    {
+        if (x.Length < FeatureCount)
+        {
+            throw new ArgumentException($"expected {FeatureCount} features, got {x.Length}", nameof(x));
+        }
+
+        if (Aggregation == Aggregation.Average)
+        {
+            double sum = 0;
+            for (var t = 0; t < Roots.Length; t++)
+            {
+                sum += Leaves[Leaf(t, x)];
+            }
+
+            return (float)(sum / Roots.Length);
+        }
+
+        var margin = BaseMargin;
+        for (var t = 0; t < Roots.Length; t++)
+        {
+            margin += Leaves[Leaf(t, x)];
+        }
+
+        return Finish(margin);
+    }
+
+    /// <summary>
+    /// Predicts <paramref name="count"/> pixels whose features are pixel-major
+    /// (<c>features[i * FeatureCount + f]</c>). Trees run in the outer loop so each tree's
+    /// nodes stay in cache while the block's pixels pass through it; margins add up in tree
+    /// order in float32, as XGBoost does.
+    /// </summary>
+    public void PredictBlock(ReadOnlySpan<float> features, int count, Span<float> dest)
+    {
+        var nf = FeatureCount;
+        if (features.Length < count * nf || dest.Length < count)
+        {
+            throw new ArgumentException("feature or destination span too small");
+        }
+
+        dest = dest[..count];
+        if (Aggregation == Aggregation.Average && Roots.Length == 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                dest[i] = Leaves[Leaf(0, features.Slice(i * nf, nf))];
+            }
+
+            return;
+        }
+
+        if (Aggregation == Aggregation.Average)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                dest[i] = Predict(features.Slice(i * nf, nf));
+            }
+
+            return;
+        }
+
+        dest.Fill(BaseMargin);
+        for (var t = 0; t < Roots.Length; t++)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                dest[i] += Leaves[Leaf(t, features.Slice(i * nf, nf))];
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            dest[i] = Finish(dest[i]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Leaf(int tree, ReadOnlySpan<float> x)
+    {
+        var node = Roots[tree];
+        var nodes = Nodes;
+        while (node >= 0)
+        {
+            ref readonly var n = ref nodes[node];
+            var v = x[n.Feature];
+            if (v <= n.Threshold)
+            {
+                node = n.Left;
+            }
+            else if (!float.IsNaN(v))
+            {
+                node = n.Right;
+            }
+            else
+            {
+                node = DefaultLeft[node] ? n.Left : n.Right;
+            }
+        }
+
+        return ~node;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private float Finish(float margin) =>
+        Aggregation == Aggregation.SumSigmoid ? Sigmoid(margin) : margin;
+
+    /// <summary>XGBoost's logistic transform, in float32.</summary>
+    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>Largest float32 not above <paramref name="t"/>: <c>(double)x &lt;= t</c> iff <c>x &lt;= FloorToFloat(t)</c>.</summary>
+    public static float FloorToFloat(double t)
+    {
+        var f = (float)t;
+        return f > t ? MathF.BitDecrement(f) : f;
+    }
+
+    /// <summary>The float32 threshold for which <c>x &lt; t</c> iff <c>x &lt;= LessThanAsLessOrEqual(t)</c>.</summary>
+    /// (Nothing is below -inf, so that threshold becomes NaN: every number goes right.)
+    public static float LessThanAsLessOrEqual(float t) => float.IsNegativeInfinity(t) ? float.NaN : MathF.BitDecrement(t);
+
+    private int Depth(int node) =>
+        node < 0 ? 0 : 1 + Math.Max(Depth(Nodes[node].Left), Depth(Nodes[node].Right));
+}
