@@ -91,6 +91,29 @@ public static class CloudClassifier
             block => job.RunBlock(block * blockRows, Math.Min(height, (block + 1) * blockRows)));
     }
 
+    /// <summary>
+    /// Probability for every date of a (y, x, band, time) stack, as a (y, x, time) array in
+    /// row-major order: the same values as classifying the dates one by one.
+    /// </summary>
+    public static float[] Probability(CloudModel model, BandStack stack, Scaling scaling, BandImage? reference = null, Scaling? referenceScaling = null, ClassifyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        var pixels = stack.Height * stack.Width;
+        var dates = stack.Dates;
+        var result = new float[(long)pixels * dates];
+        var one = new float[pixels];
+        for (var t = 0; t < dates; t++)
+        {
+            Probability(model, stack.Date(t), scaling, reference, referenceScaling ?? Scaling.Identity, one, options);
+            for (var i = 0; i < pixels; i++)
+            {
+                result[((long)i * dates) + t] = one[i];
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Mask from probability: 1 above the threshold, 0 at or below, 255 where NaN (nodata).</summary>
     public static void Mask(ReadOnlySpan<float> probability, float threshold, Span<byte> dest)
     {

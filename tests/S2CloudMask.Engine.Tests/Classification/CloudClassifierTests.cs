@@ -1,0 +1,118 @@
+using S2CloudMask.Engine.Classification;
+using S2CloudMask.Engine.Models;
+using S2CloudMask.Engine.Raster;
+using S2CloudMask.Engine.Tests.Support;
+using Xunit.Abstractions;
+
+namespace S2CloudMask.Engine.Tests.Classification;
+
+/// <summary>The behaviours s2cloudmask's own test suite asserts, with the published models.</summary>
+public sealed class CloudClassifierTests(ITestOutputHelper output)
+{
+    private static CloudModel Model(string name)
+    {
+        SharedData.Require();
+        return ModelFile.Load(SharedData.Model(name));
+    }
+
+    [SharedTheory]
+    [InlineData("fast")]
+    [InlineData("spectral")]
+    public void ClearSceneHasNoCloudAfterOpening(string name)
+    {
+        var model = Model(name);
+        var clear = BandImage.FromArray(Npy.Read(SharedData.Data("clear-wright-20160101.npy")));
+        var p = CloudClassifier.Probability(model, clear, Scaling.Identity);
+        var mask = new byte[p.Length];
+        CloudClassifier.Mask(p, model.Threshold, mask);
+        output.WriteLine($"{name}: max p {p.Max()}, cloud pixels {mask.Count(m => m == 1)}");
+        Assert.DoesNotContain((byte)1, mask);
+        Assert.DoesNotContain(CloudClassifier.Nodata, mask);
+    }
+
+    [SharedTheory]
+    [InlineData("fast")]
+    [InlineData("spectral")]
+    public void NaNPixelComesOutNaN(string name)
+    {
+        var model = Model(name);
+        var array = Npy.Read(SharedData.Data("clear-wright-20160101.npy"));
+        var values = array.AsSpan<float>();
+        const int pixel = (200 * 565) + 300;
+        values[(pixel * 10) + 4] = float.NaN;
+        var p = CloudClassifier.Probability(model, BandImage.FromArray(array), Scaling.Identity);
+        Assert.True(float.IsNaN(p[pixel]));
+        Assert.False(float.IsNaN(p[pixel + 1]));
+        Assert.Equal(1, p.Count(float.IsNaN));
+        var mask = new byte[p.Length];
+        CloudClassifier.Mask(p, model.Threshold, mask);
+        Assert.Equal(CloudClassifier.Nodata, mask[pixel]);
+    }
+
+    [SharedTheory]
+    [InlineData("fast", false)]
+    [InlineData("fast-shadow", true)]
+    public void StackGivesSamePerDateResultAsDatesOneByOne(string name, bool withReference)
+    {
+        var model = Model(name);
+        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
+        var reference = withReference ? BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy"))) : null;
+        var dn = new Scaling(1e-4, 0, null);
+        var all = CloudClassifier.Probability(model, stack, dn, reference);
+        var (h, w, nb, nt) = (stack.Height, stack.Width, stack.Bands, stack.Dates);
+        var src = stack.Array.AsSpan<float>();
+        foreach (var t in new[] { 0, 7, nt - 1 })
+        {
+            // Copy the date out into its own (y, x, band) array.
+            var single = new float[h * w * nb];
+            for (var i = 0; i < h * w * nb; i++)
+            {
+                single[i] = src[(i * nt) + t];
+            }
+
+            var p = CloudClassifier.Probability(model, BandImage.FromArray(NdArray.Create(single, h, w, nb)), dn, reference);
+            for (var i = 0; i < p.Length; i++)
+            {
+                Assert.Equal(p[i], all[(i * nt) + t]);
+            }
+        }
+    }
+
+    [SharedFact]
+    public void ResultDoesNotDependOnThreadsOrBlocks()
+    {
+        var model = Model("spectral");
+        var clear = BandImage.FromArray(Npy.Read(SharedData.Data("clear-wright-20160101.npy")));
+        var a = CloudClassifier.Probability(model, clear, Scaling.Identity, options: new ClassifyOptions { MaxDegreeOfParallelism = 1, BlockRows = 410 });
+        var b = CloudClassifier.Probability(model, clear, Scaling.Identity, options: new ClassifyOptions { MaxDegreeOfParallelism = 2, BlockRows = 7, ChunkPixels = 300 });
+        Assert.Equal(a, b);
+    }
+
+    [SharedFact]
+    public void SpectralTemporalModelWithoutReferenceIsAnInputError()
+    {
+        var model = Model("fast-shadow");
+        Assert.True(model.NeedsReference);
+        var img = BandImage.FromArray(NdArray.Zeros(ElementType.Float32, 4, 4, 10));
+        var e = Assert.Throws<InvalidInputException>(() => CloudClassifier.Probability(model, img, Scaling.Identity));
+        Assert.Equal("missing-reference", e.Code);
+    }
+
+    [SharedFact]
+    public void WrongBandCountIsAnInputError()
+    {
+        var model = Model("fast");
+        var img = BandImage.FromArray(NdArray.Zeros(ElementType.Float32, 4, 4, 13));
+        var e = Assert.Throws<InvalidInputException>(() => CloudClassifier.Probability(model, img, Scaling.Identity));
+        Assert.Equal("wrong-band-count", e.Code);
+        Assert.Contains("13 bands", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MaskMarksNoDataAndUsesStrictThreshold()
+    {
+        var mask = new byte[4];
+        CloudClassifier.Mask([0.5f, 0.51f, float.NaN, 0f], 0.5f, mask);
+        Assert.Equal([0, 1, 255, 0], mask);
+    }
+}

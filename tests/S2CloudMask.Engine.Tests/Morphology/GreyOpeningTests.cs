@@ -1,0 +1,109 @@
+using S2CloudMask.Engine.Morphology;
+
+namespace S2CloudMask.Engine.Tests.Morphology;
+
+public sealed class GreyOpeningTests
+{
+    [Fact]
+    public void RemovesIsolatedPeakAndKeepsPlateau()
+    {
+        const int w = 7, h = 6;
+        var p = new float[w * h];
+        p[(1 * w) + 1] = 1f; // isolated pixel: erased
+        for (var y = 2; y < 6; y++)
+        {
+            for (var x = 3; x < 7; x++)
+            {
+                p[(y * w) + x] = 0.8f; // 4x4 block touching the border: kept
+            }
+        }
+
+        var result = Open(p, w, h);
+        Assert.Equal(0f, result[(1 * w) + 1]);
+        for (var y = 2; y < 6; y++)
+        {
+            for (var x = 3; x < 7; x++)
+            {
+                Assert.Equal(0.8f, result[(y * w) + x]);
+            }
+        }
+    }
+
+    [Fact]
+    public void MatchesBruteForceWithRepeatedEdgeOnRandomImage()
+    {
+        var rng = new Random(3);
+        const int w = 13, h = 9;
+        var p = Enumerable.Range(0, w * h).Select(_ => (float)rng.NextDouble()).ToArray();
+        Assert.Equal(BruteForce(p, w, h), Open(p, w, h));
+    }
+
+    [Fact]
+    public void BlocksWithHaloGiveTheWholeImageResult()
+    {
+        var rng = new Random(5);
+        const int w = 11, h = 20;
+        var p = Enumerable.Range(0, w * h).Select(_ => (float)rng.NextDouble()).ToArray();
+        var whole = Open(p, w, h);
+        var pieced = new float[w * h];
+        for (var start = 0; start < h; start += 6)
+        {
+            var end = Math.Min(h, start + 6);
+            var inStart = Math.Max(0, start - 2);
+            var inEnd = Math.Min(h, end + 2);
+            var input = p.AsSpan(inStart * w, (inEnd - inStart) * w);
+            GreyOpening.Open3x3(input, w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w, inEnd - inStart)]);
+        }
+
+        Assert.Equal(whole, pieced);
+    }
+
+    [Fact]
+    public void NaNPixelsAreIgnoredByNeighbours()
+    {
+        const int w = 5, h = 5;
+        var p = Enumerable.Repeat(0.7f, w * h).ToArray();
+        p[12] = float.NaN;
+        var result = Open(p, w, h);
+        for (var i = 0; i < result.Length; i++)
+        {
+            Assert.Equal(0.7f, result[i]);
+        }
+    }
+
+    private static float[] Open(float[] p, int w, int h)
+    {
+        var dest = new float[w * h];
+        GreyOpening.Open3x3(p, w, h, 0, 0, h, dest, new float[GreyOpening.ScratchLength(w, h)]);
+        return dest;
+    }
+
+    private static float[] BruteForce(float[] p, int w, int h)
+    {
+        float[] Filter(float[] src, bool min)
+        {
+            var dst = new float[w * h];
+            for (var y = 0; y < h; y++)
+            {
+                for (var x = 0; x < w; x++)
+                {
+                    var v = min ? float.MaxValue : float.MinValue;
+                    for (var dy = -1; dy <= 1; dy++)
+                    {
+                        for (var dx = -1; dx <= 1; dx++)
+                        {
+                            var s = src[(Math.Clamp(y + dy, 0, h - 1) * w) + Math.Clamp(x + dx, 0, w - 1)];
+                            v = min ? Math.Min(v, s) : Math.Max(v, s);
+                        }
+                    }
+
+                    dst[(y * w) + x] = v;
+                }
+            }
+
+            return dst;
+        }
+
+        return Filter(Filter(p, true), false);
+    }
+}
