@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test of the solution, then prints one summary line.
+# Tests that need ../shared are skipped (naming the path) when it is absent, unless CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh redis-server
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test S2CloudMask.sln -c Release --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# dotnet test prints one "Passed!/Failed! - Failed: F, Passed: P, Skipped: S" line per test assembly.
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { printf "TOTAL: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
