@@ -1,4 +1,5 @@
 using S2CloudMask.Engine.Classification;
+using S2CloudMask.Engine.Gdal;
 using S2CloudMask.Engine.Geomedian;
 using S2CloudMask.Engine.Models;
 using S2CloudMask.Engine.Raster;
@@ -54,6 +55,24 @@ public sealed class ParityTests(ITestOutputHelper output)
         }
 
         ParityCheck.AssertWithin(ParityCheck.Compare($"{name} stack (30 dates)", ours, golden), output);
+    }
+
+    [SharedTheory]
+    [InlineData("fast")]
+    [InlineData("spectral")]
+    public void T31tdhGeoTiffMatchesGolden(string name)
+    {
+        var model = Model(name);
+        using var ds = GdalDataset.Open(SharedData.Data("t31tdh-20150726/stack10.tif"));
+        var (w, h, n) = (ds.Width, ds.Height, ds.BandCount);
+        var dn = new ushort[n * h * w];
+        ds.ReadBands<ushort>([.. Enumerable.Range(1, n)], 0, 0, w, h, dn);
+        var image = BandImage.Planar(NdArray.Create(dn, n, h, w).Data, ElementType.UInt16, n, h, w);
+
+        // The reference divides the DN by 10000 and has no nodata value.
+        var p = CloudClassifier.Probability(model, image, new Scaling(1e-4, 0, null));
+        var golden = Npy.Read(SharedData.Golden($"{name}-t31tdh.npy")).AsSpan<float>();
+        ParityCheck.AssertWithin(ParityCheck.Compare($"{name} T31TDH (L1C, GeoTIFF via GDAL)", p, golden), output);
     }
 
     [SharedFact]

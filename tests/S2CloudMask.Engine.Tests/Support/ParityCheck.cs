@@ -22,7 +22,7 @@ public static class ParityCheck
 
         public override string ToString() =>
             $"{Name}: {Pixels} px, |dp|<=1e-4 on {FractionWithin:P4}, masks equal on {FractionMaskAgree:P4}, NaN mismatches {NaNMismatch}, " +
-            $"worst |dp| {WorstDiff:G3} at pixel {WorstIndex} (ours {WorstActual}, golden {WorstGolden})";
+            (WorstIndex < 0 ? "bit-identical" : $"worst |dp| {WorstDiff:G3} at pixel {WorstIndex} (ours {WorstActual}, golden {WorstGolden})");
     }
 
     public static Report Compare(string name, ReadOnlySpan<float> actual, ReadOnlySpan<float> golden, float threshold = 0.5f)
