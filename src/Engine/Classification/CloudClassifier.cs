@@ -147,7 +147,6 @@ public static class CloudClassifier
             var obsPlanes = pool.Rent(bands * chunk);
             var refPlanes = reference is null ? [] : pool.Rent(bands * chunk);
             var featurePlanes = pool.Rent(nf * chunk);
-            var pixelMajor = pool.Rent(nf * chunk);
             var scratch = pool.Rent(Math.Max(1, model.Features.ScratchLength(chunk)));
             float[]? block = opening ? pool.Rent(inPixels) : null;
             float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width, inEnd - inStart)) : null;
@@ -177,14 +176,21 @@ public static class CloudClassifier
                     }
 
                     model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
-                    var anyNaN = Transpose(featurePlanes, nf, chunk, count, pixelMajor);
                     var p = target.AsSpan((int)(targetOffset + done), count);
-                    model.Ensemble.PredictBlock(pixelMajor, count, p);
-                    if (anyNaN)
+                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p);
+
+                    // As in the reference, a pixel with an undefined feature has no probability.
+                    for (var f = 0; f < nf; f++)
                     {
+                        var plane = featurePlanes.AsSpan(f * chunk, count);
+                        if (!FloatSpans.ContainsNaN(plane))
+                        {
+                            continue;
+                        }
+
                         for (var i = 0; i < count; i++)
                         {
-                            if (HasNaN(pixelMajor.AsSpan(i * nf, nf)))
+                            if (float.IsNaN(plane[i]))
                             {
                                 p[i] = float.NaN;
                             }
@@ -217,7 +223,6 @@ public static class CloudClassifier
                 }
 
                 pool.Return(featurePlanes);
-                pool.Return(pixelMajor);
                 pool.Return(scratch);
                 if (block is not null)
                 {
@@ -226,36 +231,6 @@ public static class CloudClassifier
                     ArrayPool<byte>.Shared.Return(nodata!);
                 }
             }
-        }
-
-        private static bool Transpose(float[] planes, int nf, int stride, int count, float[] pixelMajor)
-        {
-            var nan = false;
-            for (var f = 0; f < nf; f++)
-            {
-                var plane = planes.AsSpan(f * stride, count);
-                for (var i = 0; i < count; i++)
-                {
-                    var v = plane[i];
-                    nan |= float.IsNaN(v);
-                    pixelMajor[(i * nf) + f] = v;
-                }
-            }
-
-            return nan;
-        }
-
-        private static bool HasNaN(ReadOnlySpan<float> x)
-        {
-            foreach (var v in x)
-            {
-                if (float.IsNaN(v))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
     }
 }

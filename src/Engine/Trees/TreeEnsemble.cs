@@ -188,6 +188,47 @@ public sealed class TreeEnsemble
         }
     }
 
+    /// <summary>
+    /// Predicts from feature planes (feature f of pixel i at <c>planes[f * stride + i]</c>).
+    /// NaN-free blocks take the branch-free level-stepping evaluator, which gives the same
+    /// values; a block with a NaN takes the node-by-node path with missing-value directions.
+    /// </summary>
+    public void PredictPlanes(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
+        if (LevelForest.Supports(this) && !ContainsNaN(planes, stride, count))
+        {
+            _level ??= new LevelForest(this);
+            _level.Predict(planes, stride, count, dest);
+            return;
+        }
+
+        var pixelMajor = new float[count * FeatureCount];
+        for (var f = 0; f < FeatureCount; f++)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                pixelMajor[(i * FeatureCount) + f] = planes[(f * stride) + i];
+            }
+        }
+
+        PredictBlock(pixelMajor, count, dest);
+    }
+
+    private LevelForest? _level;
+
+    private bool ContainsNaN(ReadOnlySpan<float> planes, int stride, int count)
+    {
+        for (var f = 0; f < FeatureCount; f++)
+        {
+            if (FloatSpans.ContainsNaN(planes.Slice(f * stride, count)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Leaf(int tree, ReadOnlySpan<float> x)
     {

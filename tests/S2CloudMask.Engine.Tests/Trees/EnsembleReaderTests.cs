@@ -101,6 +101,41 @@ public sealed class EnsembleReaderTests
         }
     }
 
+    [Theory]
+    [InlineData("xgb")]
+    [InlineData("sklearn")]
+    public void LevelSteppingOnPlanesEqualsNodeByNodeBitForBit(string which)
+    {
+        var ens = which == "xgb" ? EnsembleReader.Read(Xgb(), 2) : EnsembleReader.Read(Parse(SklearnTree), 2);
+        var rng = new Random(11);
+        const int n = 77, stride = 80;
+        var planes = new float[2 * stride];
+        var pixelMajor = new float[2 * n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var f = 0; f < 2; f++)
+            {
+                // Values on and around the thresholds, where the split rules differ.
+                var v = (float)Math.Round((rng.NextDouble() * 5) - 2, 1);
+                planes[(f * stride) + i] = v;
+                pixelMajor[(i * 2) + f] = v;
+            }
+        }
+
+        var level = new float[n];
+        var node = new float[n];
+        ens.PredictPlanes(planes, stride, n, level);
+        ens.PredictBlock(pixelMajor, n, node);
+        Assert.Equal(node, level);
+
+        // A NaN anywhere falls back to the missing-value directions.
+        planes[3] = float.NaN;
+        pixelMajor[6] = float.NaN;
+        ens.PredictPlanes(planes, stride, n, level);
+        ens.PredictBlock(pixelMajor, n, node);
+        Assert.Equal(node, level);
+    }
+
     [Fact]
     public void NativeFormatReadsTheTrainerOutput()
     {

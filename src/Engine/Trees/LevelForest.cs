@@ -1,0 +1,151 @@
+
+namespace S2CloudMask.Engine.Trees;
+
+/// <summary>
+/// The trees of a <see cref="TreeEnsemble"/> re-laid out for branch-free evaluation of many
+/// pixels at once: each tree breadth-first with the two children of a node side by side
+/// (right = left + 1), leaves turned into absorbing nodes (threshold +inf, left = itself),
+/// so every pixel takes exactly the tree's depth in steps of
+/// <c>node = left[node] + (x[feature[node]] &gt; threshold[node])</c>, without a branch to
+/// mispredict. Only for NaN-free
+/// features (the caller falls back to <see cref="TreeEnsemble.PredictBlock"/> otherwise):
+/// NaN would need the per-node default direction.
+/// </summary>
+internal sealed class LevelForest
+{
+    private readonly Node[] _nodes;
+    private readonly int[] _roots;
+    private readonly int[] _depths;
+    private readonly Aggregation _aggregation;
+    private readonly float _baseMargin;
+
+    public LevelForest(TreeEnsemble ensemble)
+    {
+        var feature = new List<int>();
+        var threshold = new List<float>();
+        var left = new List<int>();
+        var leaf = new List<float>();
+        _roots = new int[ensemble.TreeCount];
+        _depths = new int[ensemble.TreeCount];
+        for (var t = 0; t < ensemble.TreeCount; t++)
+        {
+            _roots[t] = feature.Count;
+            var depth = 0;
+
+            // Breadth-first: the queue holds source nodes (>= 0 split, < 0 leaf) in output order.
+            var queue = new List<(int Source, int Level)> { (ensemble.Roots[t], 0) };
+            var at = feature.Count;
+            for (var q = 0; q < queue.Count; q++)
+            {
+                var (src, level) = queue[q];
+                depth = Math.Max(depth, level);
+                var self = at + q;
+                if (src < 0)
+                {
+                    feature.Add(0);
+                    threshold.Add(float.PositiveInfinity);
+                    left.Add(self);
+                    leaf.Add(ensemble.Leaves[~src]);
+                }
+                else
+                {
+                    var n = ensemble.Nodes[src];
+                    feature.Add(n.Feature);
+                    threshold.Add(n.Threshold);
+                    left.Add(at + queue.Count);
+                    leaf.Add(0);
+                    queue.Add((n.Left, level + 1));
+                    queue.Add((n.Right, level + 1));
+                }
+            }
+
+            _depths[t] = depth;
+        }
+
+        _nodes = new Node[feature.Count];
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            _nodes[i] = new Node(feature[i], threshold[i], left[i], leaf[i]);
+        }
+        _aggregation = ensemble.Aggregation;
+        _baseMargin = ensemble.BaseMargin;
+        FeatureCount = ensemble.FeatureCount;
+    }
+
+    public int FeatureCount { get; }
+
+    /// <summary>Single trees and summed ensembles; averages of several trees keep the exact path.</summary>
+    public static bool Supports(TreeEnsemble e) => e.Aggregation != Aggregation.Average || e.TreeCount == 1;
+
+    /// <summary>
+    /// Predicts <paramref name="count"/> pixels from feature planes (feature f of pixel i at
+    /// <c>planes[f * stride + i]</c>), which must hold no NaN.
+    /// </summary>
+    public void Predict(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
+        if (count > stride || planes.Length < ((FeatureCount - 1) * stride) + count || dest.Length < count)
+        {
+            throw new ArgumentException("feature planes or destination too small");
+        }
+
+        dest = dest[..count];
+        dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
+        Accumulate(planes, stride, count, dest);
+        if (_aggregation == Aggregation.SumSigmoid)
+        {
+            for (var i = 0; i < dest.Length; i++)
+            {
+                dest[i] = TreeEnsemble.Sigmoid(dest[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds each tree's leaf to <paramref name="dest"/>, tree by tree (so a tree's nodes stay
+    /// in L1 while the block passes through it), sixteen pixels at a time so their independent
+    /// steps overlap in the core. An AVX2-gather version of this loop measured slower on this
+    /// project's Xeon machines (gathers are microcoded there), so there is none.
+    /// </summary>
+    private unsafe void Accumulate(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest)
+    {
+        const int Lanes = 16;
+        var node = stackalloc int[Lanes];
+        fixed (float* x = planes)
+        fixed (float* acc = dest)
+        fixed (Node* nodes = _nodes)
+        {
+            for (var t = 0; t < _roots.Length; t++)
+            {
+                var root = _roots[t];
+                var depth = _depths[t];
+                for (var i0 = 0; i0 < end; i0 += Lanes)
+                {
+                    var lanes = Math.Min(Lanes, end - i0);
+                    var xi = x + i0;
+                    for (var l = 0; l < lanes; l++)
+                    {
+                        node[l] = root;
+                    }
+
+                    for (var d = 0; d < depth; d++)
+                    {
+                        for (var l = 0; l < lanes; l++)
+                        {
+                            var n = nodes + node[l];
+                            var v = xi[(n->Feature * stride) + l];
+                            node[l] = n->Left + (v > n->Threshold ? 1 : 0);
+                        }
+                    }
+
+                    for (var l = 0; l < lanes; l++)
+                    {
+                        acc[i0 + l] += nodes[node[l]].Leaf;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>One node in 16 bytes: a split, or an absorbing leaf (threshold +inf, left = itself).</summary>
+    private readonly record struct Node(int Feature, float Threshold, int Left, float Leaf);
+}
