@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using S2CloudMask.Engine.Raster;
 
 namespace S2CloudMask.Engine.Geomedian;
@@ -56,20 +59,26 @@ public static class GeometricMedian
 
                 for (var x = 0; x < w; x++)
                 {
+                    // The valid dates of this pixel, band-major: X[b * padded + i].
                     var n = 0;
                     for (var t = 0; t < nt; t++)
                     {
-                        if (float.IsNaN(state.Planes[(t * nb * w) + x]))
+                        if (!float.IsNaN(state.Planes[(t * nb * w) + x]))
                         {
-                            continue;
+                            state.Valid[n++] = t;
+                        }
+                    }
+
+                    var padded = Padded(n);
+                    for (var b = 0; b < nb; b++)
+                    {
+                        var row = state.X.AsSpan(b * padded, padded);
+                        for (var i = 0; i < n; i++)
+                        {
+                            row[i] = state.Planes[(((state.Valid[i] * nb) + b) * w) + x];
                         }
 
-                        for (var b = 0; b < nb; b++)
-                        {
-                            state.X[(n * nb) + b] = state.Planes[(((t * nb) + b) * w) + x];
-                        }
-
-                        n++;
+                        row[n..].Clear();
                     }
 
                     var dest = values.AsSpan((int)((((long)y * w) + x) * nb), nb);
@@ -80,7 +89,7 @@ public static class GeometricMedian
                         continue;
                     }
 
-                    var iterations = Solve(state.X.AsSpan(0, n * nb), n, nb, eps, maxIterations, state.Y, state.Next, state.T, state.D);
+                    var iterations = SolveVector(state.X.AsSpan(0, nb * padded), n, nb, eps, maxIterations, state.Y);
                     for (var b = 0; b < nb; b++)
                     {
                         dest[b] = (float)state.Y[b];
@@ -217,19 +226,141 @@ public static class GeometricMedian
         return iteration;
     }
 
+    private static int Padded(int n) => (n + Vector256<double>.Count - 1) / Vector256<double>.Count * Vector256<double>.Count;
+
+    /// <summary>
+    /// The same iteration as <see cref="Solve"/>, vectorised over dates: <paramref name="x"/>
+    /// holds n points band-major (<c>x[b * padded + i]</c>, padded with zeros to whole
+    /// vectors). Sums run in another order than the scalar twin, so results differ from it in
+    /// the last bits, far inside the 1e-4 tolerance of the float64 reference.
+    /// </summary>
+    public static int SolveVector(ReadOnlySpan<double> x, int n, int nb, double eps, int maxIterations, double[] y)
+    {
+        var padded = x.Length / nb;
+        var nv = padded / Vector256<double>.Count;
+        if (padded * nb != x.Length || padded < n || nv * Vector256<double>.Count != padded)
+        {
+            throw new ArgumentException("points must be band-major and padded to whole vectors", nameof(x));
+        }
+
+        var xv = MemoryMarshal.Cast<double, Vector256<double>>(x);
+        Span<Vector256<double>> dinv = stackalloc Vector256<double>[nv];
+        Span<Vector256<double>> valid = stackalloc Vector256<double>[nv];
+        Span<double> next = stackalloc double[nb];
+        Span<double> t = stackalloc double[nb];
+        for (var v = 0; v < nv; v++)
+        {
+            var index = Vector256.Create((double)(v * 4), (v * 4) + 1, (v * 4) + 2, (v * 4) + 3);
+            valid[v] = Vector256.LessThan(index, Vector256.Create((double)n));
+        }
+
+        for (var b = 0; b < nb; b++)
+        {
+            var sum = Vector256<double>.Zero;
+            for (var v = 0; v < nv; v++)
+            {
+                sum += xv[(b * nv) + v];
+            }
+
+            y[b] = Vector256.Sum(sum) / n;
+        }
+
+        var iteration = 0;
+        while (iteration < maxIterations)
+        {
+            iteration++;
+            for (var v = 0; v < nv; v++)
+            {
+                dinv[v] = Vector256<double>.Zero;
+            }
+
+            // Squared distances of every point to y, accumulated band by band.
+            for (var b = 0; b < nb; b++)
+            {
+                var yb = Vector256.Create(y[b]);
+                for (var v = 0; v < nv; v++)
+                {
+                    var d = xv[(b * nv) + v] - yb;
+                    dinv[v] += d * d;
+                }
+            }
+
+            var zeros = 0;
+            var dinvSumV = Vector256<double>.Zero;
+            for (var v = 0; v < nv; v++)
+            {
+                var dist = Vector256.Sqrt(dinv[v]);
+                var zero = Vector256.Equals(dist, Vector256<double>.Zero) & valid[v];
+                zeros += BitOperations.PopCount(zero.ExtractMostSignificantBits());
+                var use = valid[v] & ~zero;
+                dinv[v] = Vector256.ConditionalSelect(use, Vector256<double>.One / dist, Vector256<double>.Zero);
+                dinvSumV += dinv[v];
+            }
+
+            if (zeros == n)
+            {
+                break;
+            }
+
+            var dinvSum = Vector256.Sum(dinvSumV);
+            for (var b = 0; b < nb; b++)
+            {
+                var acc = Vector256<double>.Zero;
+                for (var v = 0; v < nv; v++)
+                {
+                    acc += dinv[v] * xv[(b * nv) + v];
+                }
+
+                t[b] = Vector256.Sum(acc) / dinvSum;
+            }
+
+            if (zeros == 0)
+            {
+                t.CopyTo(next);
+            }
+            else
+            {
+                double r2 = 0;
+                for (var b = 0; b < nb; b++)
+                {
+                    var v = (t[b] - y[b]) * dinvSum;
+                    r2 += v * v;
+                }
+
+                var r = Math.Sqrt(r2);
+                var rinv = r == 0 ? 0 : zeros / r;
+                for (var b = 0; b < nb; b++)
+                {
+                    next[b] = (Math.Max(0, 1 - rinv) * t[b]) + (Math.Min(1, rinv) * y[b]);
+                }
+            }
+
+            double step2 = 0;
+            for (var b = 0; b < nb; b++)
+            {
+                var v = y[b] - next[b];
+                step2 += v * v;
+                y[b] = next[b];
+            }
+
+            if (Math.Sqrt(step2) < eps)
+            {
+                break;
+            }
+        }
+
+        return iteration;
+    }
+
     private sealed class RowState(int nb, int nt, int width)
     {
         public float[] Planes { get; } = new float[nt * nb * width];
 
-        public float[] X { get; } = new float[nt * nb];
+        public double[] X { get; } = new double[Padded(nt) * nb];
+
+        public int[] Valid { get; } = new int[nt];
 
         public double[] Y { get; } = new double[nb];
-
-        public double[] Next { get; } = new double[nb];
-
-        public double[] T { get; } = new double[nb];
-
-        public double[] D { get; } = new double[nt];
 
         public long Iterations { get; set; }
 
