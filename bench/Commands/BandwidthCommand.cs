@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+
+namespace S2CloudMask.Bench.Commands;
+
+/// <summary>
+/// The memory-bandwidth bound of classification: the time to read 10 float32 bands of N
+/// megapixels once, as a vectorised sum spread over all cores. No classifier can beat it
+/// on an image that does not fit in cache, since it must read every band at least once.
+/// </summary>
+internal static class BandwidthCommand
+{
+    private const int Bands = 10;
+
+    public static int Run(string[] args)
+    {
+        var cli = new Cli(args);
+        var mpx = cli.Double("--mpx", 4);
+        var runs = cli.Int("--runs", 5);
+        var threads = cli.Int("--threads", Environment.ProcessorCount);
+        cli.RejectUnknown();
+
+        var pixels = (long)Math.Round(mpx * 1e6);
+        var data = new float[checked(pixels * Bands)];
+
+        // Touch every page first (and not with zeros, which some kernels could map lazily).
+        var parts = threads * 8;
+        var part = (data.Length + parts - 1) / parts;
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+        {
+            var start = p * part;
+            data.AsSpan(start, Math.Min(part, data.Length - start)).Fill(0.25f);
+        });
+
+        Console.WriteLine($"# bandwidth: {Bands} float32 bands x {Stats.F(pixels / 1e6)} Mpx = {Stats.F(data.LongLength * sizeof(float) / 1e6, 0)} MB read once per run; {threads} thread(s)");
+        var total = Sum(data, parts, part, threads);
+        var rates = new List<double>();
+        for (var r = 1; r <= runs; r++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            total += Sum(data, parts, part, threads);
+            var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            var rate = pixels / seconds / 1e6;
+            rates.Add(rate);
+            Console.WriteLine($"run {r}: {pixels} px in {Stats.F(seconds, 4)} s = {Stats.F(rate)} Mpx/s ({Stats.F(data.LongLength * sizeof(float) / seconds / 1e9, 2)} GB/s)");
+        }
+
+        // The sum is printed so the reads cannot be optimised away.
+        Console.WriteLine($"# checksum {total}");
+        Console.WriteLine($"bandwidth Mpx/s {Stats.F(Stats.Median(rates))}");
+        return 0;
+    }
+
+    private static double Sum(float[] data, int parts, int part, int threads)
+    {
+        var sums = new double[parts];
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p =>
+        {
+            var start = p * part;
+            sums[p] = TensorPrimitives.Sum<float>(data.AsSpan(start, Math.Min(part, data.Length - start)));
+        });
+        return sums.Sum();
+    }
+}

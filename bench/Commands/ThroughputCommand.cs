@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using S2CloudMask.Engine.Classification;
+using S2CloudMask.Engine.Models;
+using S2CloudMask.Engine.Raster;
+
+namespace S2CloudMask.Bench.Commands;
+
+/// <summary>
+/// Whole-model throughput on the workload of <c>reference.py bench</c>: the clear scene
+/// concatenated along y to about N megapixels, the clear scene itself (tiled alike) as the
+/// reference for spectral-temporal models. Times <see cref="CloudClassifier.Probability(CloudModel, BandImage, Scaling, BandImage?, Scaling, float[], ClassifyOptions?)"/>
+/// alone (features, trees, opening), as the reference times <c>proba</c> alone.
+/// </summary>
+internal static class ThroughputCommand
+{
+    public static int Run(string[] args)
+    {
+        var cli = new Cli(args, "--ref");
+        if (cli.Positional.Count != 1)
+        {
+            throw new BenchException("usage: throughput MODEL_JSON [--mpx N] [--ref] [--runs K] [--threads T]");
+        }
+
+        var mpx = cli.Double("--mpx", 4);
+        var runs = cli.Int("--runs", 5);
+        var threads = cli.Int("--threads", Environment.ProcessorCount);
+        var wantRef = cli.Flag("--ref");
+        cli.RejectUnknown();
+
+        var model = ModelFile.Load(SharedData.ModelFile(cli.Positional[0]));
+        var useRef = wantRef || model.NeedsReference;
+        var repeats = SharedData.RepeatsFor(mpx);
+        var obsArray = SharedData.TiledClearScene(repeats);
+        var obs = BandImage.FromArray(obsArray);
+
+        // A separate copy, as the reference concatenates a second array: the reference
+        // planes then cost their own memory traffic rather than hitting the same lines.
+        var reference = useRef ? BandImage.FromArray(SharedData.TiledClearScene(repeats)) : null;
+        var dest = new float[obs.PixelCount];
+        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads };
+
+        Console.WriteLine(
+            $"# {model.Name}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s) of depth <= {model.Ensemble.MaxDepth}, " +
+            $"opening {model.Opening}, reference {(reference is null ? "no" : "yes")}; image {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx ({repeats} x clear scene); {threads} thread(s)");
+
+        // Warm up once, and on until a second has passed: tiered JIT promotes hot methods to
+        // optimised code only after ~100 ms without new compilations, in the background.
+        var warmups = 0;
+        var warm = Stopwatch.GetTimestamp();
+        do
+        {
+            CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, dest, options);
+            warmups++;
+        }
+        while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 1);
+
+        Console.WriteLine($"# warm-up: {warmups} run(s)");
+        var rates = new List<double>();
+        for (var r = 1; r <= runs; r++)
+        {
+            var cpu = Stats.CpuSeconds();
+            var t0 = Stopwatch.GetTimestamp();
+            CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, dest, options);
+            var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            var cores = (Stats.CpuSeconds() - cpu) / seconds;
+            var rate = obs.PixelCount / seconds / 1e6;
+            rates.Add(rate);
+            Console.WriteLine($"run {r}: {obs.PixelCount} px in {Stats.F(seconds, 4)} s = {Stats.F(rate)} Mpx/s (busy cores {Stats.F(cores, 2)})");
+        }
+
+        Console.WriteLine($"{model.Name} Mpx/s {Stats.F(Stats.Median(rates))}");
+        return 0;
+    }
+}

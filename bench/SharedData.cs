@@ -1,0 +1,90 @@
+using S2CloudMask.Engine.Raster;
+
+namespace S2CloudMask.Bench;
+
+/// <summary>
+/// Finds the read-only reference material in <c>../shared</c> beside the repository root
+/// (the folder holding S2CloudMask.sln), wherever the benchmark binary was built.
+/// </summary>
+internal static class SharedData
+{
+    public const string ClearScene = "clear-wright-20160101.npy";
+
+    public const string Stack = "stack-wright.npy";
+
+    private static readonly Lazy<string> RootDirectory = new(FindRoot);
+
+    public static string RepositoryRoot => RootDirectory.Value;
+
+    public static string Directory
+    {
+        get
+        {
+            var shared = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
+            if (!System.IO.Directory.Exists(shared))
+            {
+                throw new BenchException($"the shared reference folder is missing: expected {shared} (../shared beside the repository root {RepositoryRoot})");
+            }
+
+            return shared;
+        }
+    }
+
+    public static string DataFile(string name) => Require(Path.Combine(Directory, "data", name));
+
+    /// <summary>A model file by name (<c>fast</c>) or by path.</summary>
+    public static string ModelFile(string nameOrPath)
+    {
+        if (File.Exists(nameOrPath))
+        {
+            return Path.GetFullPath(nameOrPath);
+        }
+
+        return Require(Path.Combine(Directory, "models", nameOrPath.EndsWith(".model.json", StringComparison.Ordinal) ? nameOrPath : nameOrPath + ".model.json"));
+    }
+
+    /// <summary>The clear scene repeated <paramref name="repeats"/> times along y, as the reference's bench builds it.</summary>
+    public static NdArray TiledClearScene(int repeats)
+    {
+        var clear = Npy.Read(DataFile(ClearScene));
+        if (clear.Rank != 3 || clear.Type != ElementType.Float32)
+        {
+            throw new BenchException($"{ClearScene}: expected a float32 (y, x, band) array, got {clear.Type} {clear.ShapeText}");
+        }
+
+        var bytes = clear.Data.AsSpan(0, checked((int)(clear.Length * sizeof(float))));
+        var tiled = new byte[checked((long)bytes.Length * repeats)];
+        for (var r = 0; r < repeats; r++)
+        {
+            bytes.CopyTo(tiled.AsSpan(r * bytes.Length));
+        }
+
+        return new NdArray(ElementType.Float32, [clear.Shape[0] * repeats, clear.Shape[1], clear.Shape[2]], tiled);
+    }
+
+    /// <summary>How many copies of the clear scene make about <paramref name="mpx"/> megapixels (the reference's rounding).</summary>
+    public static int RepeatsFor(double mpx)
+    {
+        const double clearPixels = 410 * 565;
+        return Math.Max(1, (int)Math.Round(mpx * 1e6 / clearPixels, MidpointRounding.ToEven));
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "S2CloudMask.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new BenchException($"cannot find the repository root (a folder holding S2CloudMask.sln) above {AppContext.BaseDirectory}");
+    }
+
+    private static string Require(string path) =>
+        File.Exists(path) ? path : throw new BenchException($"missing reference file {path}");
+}
+
+/// <summary>A usage or setup error: printed without a stack trace.</summary>
+internal sealed class BenchException(string message) : Exception(message);

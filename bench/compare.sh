@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Measures S2CloudMask against the Python reference (../shared/reference/reference.py) in
+# one run on this machine, prints a table of medians and ratios, and rewrites BENCHMARKS.md.
+#
+#   bench/compare.sh                 # 3 runs each side (medians), 4 Mpx, 2500 px geomedian
+#   RUNS=5 MPX=4 PX=2500 bench/compare.sh
+#   STAGES=0 bench/compare.sh        # skip the per-stage breakdown
+#   KERNELS=1 bench/compare.sh       # also run the BenchmarkDotNet kernels (a few minutes)
+#
+# Our side: one process per workload, one warm-up then RUNS timed runs, median reported by
+# the process. Reference side: RUNS separate processes (each loads the pickles and times one
+# proba call, as reference.py bench does), median taken here.
+set -euo pipefail
+
+RUNS=${RUNS:-3}
+MPX=${MPX:-4}
+PX=${PX:-2500}
+STAGES=${STAGES:-1}
+KERNELS=${KERNELS:-0}
+PY=/usr/bin/python3
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+SHARED=$(cd "$ROOT/.." && pwd)/shared
+REFERENCE="$SHARED/reference/reference.py"
+if [[ ! -f "$REFERENCE" || ! -d "$SHARED/data" ]]; then
+    echo "error: the shared reference folder is missing: expected $SHARED (../shared beside $ROOT)" >&2
+    exit 1
+fi
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT="$BENCH_DIR/results/compare-$STAMP"
+mkdir -p "$OUT"
+log() { printf '%s\n' "$*" >&2; }
+
+# --- Python reference dependencies -------------------------------------------------------
+ensure_python() {
+    if "$PY" -c 'import numpy, sklearn, xgboost, joblib, skimage' 2>/dev/null; then
+        return
+    fi
+    log "installing the reference's Debian packages"
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    local pkgs="python3-numpy python3-sklearn python3-xgboost python3-joblib python3-skimage"
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y $pkgs || { $sudo apt-get update && $sudo apt-get install -y $pkgs; }
+    "$PY" -c 'import numpy, sklearn, xgboost, joblib, skimage'
+}
+
+median() {
+    sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# last "NAME UNIT X" line of our output -> X
+ours_value() { awk -v key="$1" '$1 == key { v = $3 } END { print v }' "$2"; }
+
+# "reference ...: ... = X Mpx/s" (or px/s) -> X
+ref_value() { awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") v = $(i + 1) } END { print v }' "$1"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.1f", a / b }'; }
+atleast() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? "PASS" : "FAIL" }'; }
+
+ensure_python
+
+log "building bench (Release)"
+dotnet build -c Release "$BENCH_DIR/S2CloudMask.Bench.csproj" -nologo -v quiet > "$OUT/build.txt" 2>&1 || {
+    cat "$OUT/build.txt" >&2
+    exit 1
+}
+BENCH=(dotnet "$BENCH_DIR/bin/Release/net10.0/S2CloudMask.Bench.dll")
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A OURS REF OURS_RUNS REF_RUNS CORES
+busy_cores() { awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "cores") { v = $(i + 1); gsub(/[)]/, "", v); printf "%s ", v } }' "$1"; }
+
+for model in fast spectral fast-shadow; do
+    log "ours: throughput $model --mpx $MPX --runs $RUNS"
+    "${BENCH[@]}" throughput "$model" --mpx "$MPX" --runs "$RUNS" | tee "$OUT/ours-$model.txt" >&2
+    OURS[$model]=$(ours_value "$model" "$OUT/ours-$model.txt")
+    OURS_RUNS[$model]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/ours-$model.txt")
+    : > "$OUT/ref-$model.txt"
+    for ((i = 1; i <= RUNS; i++)); do
+        log "reference: bench $model --mpx $MPX ($i/$RUNS)"
+        "$PY" "$REFERENCE" bench "$model" --mpx "$MPX" | tee -a "$OUT/ref-$model.txt" >&2
+    done
+    CORES[$model]=$(busy_cores "$OUT/ours-$model.txt")
+    REF_RUNS[$model]=$(awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") printf "%s ", $(i + 1) }' "$OUT/ref-$model.txt")
+    REF[$model]=$(printf '%s\n' ${REF_RUNS[$model]} | median)
+done
+
+log "ours: geomedian --px $PX --runs $RUNS"
+"${BENCH[@]}" geomedian --px "$PX" --runs "$RUNS" | tee "$OUT/ours-geomedian.txt" >&2
+OURS[geomedian]=$(ours_value geomedian "$OUT/ours-geomedian.txt")
+OURS_RUNS[geomedian]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "px/s") printf "%s ", $(i - 1) }' "$OUT/ours-geomedian.txt")
+: > "$OUT/ref-geomedian.txt"
+for ((i = 1; i <= RUNS; i++)); do
+    log "reference: geomedian-bench --px $PX ($i/$RUNS)"
+    "$PY" "$REFERENCE" geomedian-bench --px "$PX" | tee -a "$OUT/ref-geomedian.txt" >&2
+done
+CORES[geomedian]=$(busy_cores "$OUT/ours-geomedian.txt")
+REF_RUNS[geomedian]=$(awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") printf "%s ", $(i + 1) }' "$OUT/ref-geomedian.txt")
+REF[geomedian]=$(printf '%s\n' ${REF_RUNS[geomedian]} | median)
+
+log "ours: bandwidth --mpx $MPX"
+"${BENCH[@]}" bandwidth --mpx "$MPX" --runs $((RUNS > 5 ? RUNS : 5)) | tee "$OUT/ours-bandwidth.txt" >&2
+BANDWIDTH=$(ours_value bandwidth "$OUT/ours-bandwidth.txt")
+BANDWIDTH_RUNS=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/ours-bandwidth.txt")
+
+if [[ "$STAGES" == 1 ]]; then
+    log "ours: stages --mpx 0.25"
+    "${BENCH[@]}" stages fast-shadow fast spectral --mpx 0.25 --runs 2 | tee "$OUT/stages.txt" >&2
+fi
+if [[ "$KERNELS" == 1 ]]; then
+    log "ours: kernels (BenchmarkDotNet)"
+    "${BENCH[@]}" kernels | tee "$OUT/kernels.txt" >&2
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- table -------------------------------------------------------------------------------
+R_FAST=$(ratio "${OURS[fast]}" "${REF[fast]}")
+R_SPECTRAL=$(ratio "${OURS[spectral]}" "${REF[spectral]}")
+R_SHADOW=$(ratio "${OURS[fast-shadow]}" "${REF[fast-shadow]}")
+R_GEO=$(ratio "${OURS[geomedian]}" "${REF[geomedian]}")
+BW_OVER_FAST=$(ratio "$BANDWIDTH" "${OURS[fast]}")
+
+T_FAST=$(atleast "$R_FAST" 50)
+T_FAST_BW=$(awk -v r="$BW_OVER_FAST" 'BEGIN { print (r != "nan" && r + 0 <= 3) ? "PASS" : "FAIL" }')
+T_SPECTRAL=$(atleast "$R_SPECTRAL" 50)
+T_SHADOW=$(atleast "$R_SHADOW" 50)
+T_GEO=$(atleast "$R_GEO" 100)
+
+TABLE=$(
+    printf '| workload | unit | ours (median) | reference (median) | ours / reference | target | result |\n'
+    printf '| --- | --- | ---: | ---: | ---: | --- | --- |\n'
+    printf '| fast (incl. 3x3 opening), %s Mpx | Mpx/s | %s | %s | %sx | >= 50x | %s |\n' "$MPX" "${OURS[fast]}" "${REF[fast]}" "$R_FAST" "$T_FAST"
+    printf '| fast vs memory bandwidth | Mpx/s | %s | bandwidth %s | bandwidth / fast = %s | <= 3 | %s |\n' "${OURS[fast]}" "$BANDWIDTH" "$BW_OVER_FAST" "$T_FAST_BW"
+    printf '| spectral (200 trees, depth 9, opening), %s Mpx | Mpx/s | %s | %s | %sx | >= 50x | %s |\n' "$MPX" "${OURS[spectral]}" "${REF[spectral]}" "$R_SPECTRAL" "$T_SPECTRAL"
+    printf '| fast-shadow (with reference), %s Mpx | Mpx/s | %s | %s | %sx | >= 50x | %s |\n' "$MPX" "${OURS[fast-shadow]}" "${REF[fast-shadow]}" "$R_SHADOW" "$T_SHADOW"
+    printf '| geomedian, 30 dates, %s px | px/s | %s | %s | %sx | >= 100x | %s |\n' "$PX" "${OURS[geomedian]}" "${REF[geomedian]}" "$R_GEO" "$T_GEO"
+)
+echo
+echo "$TABLE"
+echo
+
+# --- BENCHMARKS.md -----------------------------------------------------------------------
+CPU=$(lscpu | awk -F: '/^Model name/ { gsub(/^[ \t]+/, "", $2); print $2; exit }')
+CORES=$(nproc)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+DOTNET=$(dotnet --version)
+PYVERS=$("$PY" -c 'import sys, numpy, sklearn, xgboost, skimage; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}, scikit-learn {sklearn.__version__}, XGBoost {xgboost.__version__}, scikit-image {skimage.__version__}")' 2>/dev/null)
+KERNEL_NOTE="not run this time (\`KERNELS=1 bench/compare.sh\`, or \`dotnet run -c Release --project bench -- kernels\`)"
+
+{
+    cat <<EOF
+# Benchmarks
+
+Written by \`bench/compare.sh\` — rerun it rather than editing by hand. Our engine and the
+Python reference (\`../shared/reference/reference.py\`, the original pickled models with
+Debian's NumPy / scikit-learn / XGBoost / scikit-image) measured in the same run on the same
+machine; every figure is a median of $RUNS runs.
+
+## Machine
+
+- CPU: $CPU, $CORES cores ($(lscpu | awk -F: '/^Thread\(s\) per core/ { gsub(/ /, "", $2); print $2 }') thread(s) per core)
+- Memory: $MEM
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- .NET SDK $DOTNET; $PYVERS
+- Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared with other
+  builds, so single runs vary by 10-30 %; compare ratios from the same run only)
+
+## Commands
+
+\`\`\`sh
+dotnet run -c Release --project bench -- throughput fast        --mpx $MPX --runs $RUNS
+dotnet run -c Release --project bench -- throughput spectral    --mpx $MPX --runs $RUNS
+dotnet run -c Release --project bench -- throughput fast-shadow --mpx $MPX --runs $RUNS   # reference on by default
+dotnet run -c Release --project bench -- geomedian --px $PX --runs $RUNS
+dotnet run -c Release --project bench -- bandwidth --mpx $MPX
+/usr/bin/python3 ../shared/reference/reference.py bench fast|spectral|fast-shadow --mpx $MPX   # x $RUNS
+/usr/bin/python3 ../shared/reference/reference.py geomedian-bench --px $PX                    # x $RUNS
+\`\`\`
+
+Workloads are the reference's own: the clear Wright scene (410 x 565, 10 bands, float32
+reflectance) concatenated along y to about $MPX Mpx; for fast-shadow the clear scene, tiled
+alike, is also the reference image (as \`reference.py bench\` does); the geomedian runs on the
+top-left $(awk -v p="$PX" 'BEGIN { s = int(sqrt(p)); print s " x " s }') pixels of the 30-date stack (DN / 10000). Both sides time the
+classification alone (features, trees, opening), not file reading. \`bandwidth\` is the
+time to read 10 float32 bands of $MPX Mpx once (a vectorised sum on all cores): no
+classifier of an out-of-cache image can beat it.
+
+## Results
+
+$TABLE
+
+Runs (ours, after a warm-up of at least one run and 1 s / reference, one process each).
+"Busy cores" is our process's CPU time over wall time: below $(nproc) on a $(nproc)-core machine
+means other work held a core or the engine did not keep every core busy.
+
+- fast: ${OURS_RUNS[fast]}/ ${REF_RUNS[fast]}Mpx/s (busy cores ${CORES[fast]})
+- spectral: ${OURS_RUNS[spectral]}/ ${REF_RUNS[spectral]}Mpx/s (busy cores ${CORES[spectral]})
+- fast-shadow: ${OURS_RUNS[fast-shadow]}/ ${REF_RUNS[fast-shadow]}Mpx/s (busy cores ${CORES[fast-shadow]})
+- geomedian: ${OURS_RUNS[geomedian]}/ ${REF_RUNS[geomedian]}px/s (busy cores ${CORES[geomedian]})
+- bandwidth: ${BANDWIDTH_RUNS}Mpx/s
+
+## Targets
+
+- [$T_FAST] \`fast\` classification incl. opening >= 50x the Python reference: ${R_FAST}x
+- [$T_FAST_BW] \`fast\` within 3x of the memory-bandwidth bound: bandwidth / fast = $BW_OVER_FAST
+- [$T_SPECTRAL] \`spectral\` (200 trees, depth 9) >= 50x: ${R_SPECTRAL}x
+- [$T_SHADOW] \`fast-shadow\` with a reference >= 50x: ${R_SHADOW}x
+- [$T_GEO] geomedian, 30 dates, >= 100x: ${R_GEO}x
+EOF
+    if [[ -f "$OUT/stages.txt" ]]; then
+        cat <<EOF
+
+## Where the time goes
+
+\`dotnet run -c Release --project bench -- stages fast-shadow fast spectral --mpx 0.25 --runs 2\`:
+the classifier's per-chunk pipeline re-run on one thread with a clock between stages
+(best of 2 after a warm-up), then each feature expression compiled and timed alone.
+
+\`\`\`
+$(cat "$OUT/stages.txt")
+\`\`\`
+EOF
+    fi
+    echo
+    echo "## Kernels (BenchmarkDotNet)"
+    echo
+    if [[ -f "$OUT/kernels.txt" ]]; then
+        echo '```'
+        # The summary tables only, without BenchmarkDotNet's progress log.
+        awk '/^\| Method|^\|---|^\| [A-Za-z]/ || /^BenchmarkDotNet v|^Job=|^Intel|^AMD|^  \[Host\]/' "$OUT/kernels.txt"
+        echo '```'
+    else
+        echo "$KERNEL_NOTE."
+    fi
+    echo
+    echo "Raw output of this run: \`bench/results/compare-$STAMP/\` (not committed)."
+} > "$ROOT/BENCHMARKS.md"
+
+log "wrote $ROOT/BENCHMARKS.md (raw output in $OUT)"

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using S2CloudMask.Api.Classification;
+using S2CloudMask.Api.Health;
+using S2CloudMask.Api.Masks;
+using S2CloudMask.Api.Models;
+using S2CloudMask.Engine.Models;
+
+namespace S2CloudMask.Api.Extensions;
+
+public static class ServiceExtensions
+{
+    /// <summary>
+    /// Models (loaded once, shared), the classifier pool, the reference provider (none until the
+    /// geomedian cache exists; tests and later issues replace it), and start-up checks.
+    /// </summary>
+    public static IServiceCollection AddCloudMaskEngine(this IServiceCollection services)
+    {
+        services.AddOptions<ModelsOptions>().BindConfiguration(ModelsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
+        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton(sp => ModelCatalog.Load(
+            BuiltInModels.Load(),
+            sp.GetRequiredService<IOptions<ModelsOptions>>().Value.Directories));
+        services.AddSingleton<GdalStatus>();
+        services.AddSingleton<ClassifierPool>();
+        services.TryAddSingleton<IReferenceProvider, NoReferenceProvider>();
+        services.AddSingleton<MaskComputation>();
+        services.AddHostedService<StartupCheck>();
+        return services;
+    }
+
+    /// <summary>Limits:MaxBodyBytes also becomes Kestrel's MaxRequestBodySize and the multipart limit.</summary>
+    public static WebApplicationBuilder AddRequestLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
+        builder.Services.AddOptions<FormOptions>()
+            .Configure<IOptions<LimitsOptions>>((form, limits) => form.MultipartBodyLengthLimit = limits.Value.MaxBodyBytes);
+        return builder;
+    }
+}
