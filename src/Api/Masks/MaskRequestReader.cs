@@ -94,7 +94,8 @@ public static class MaskRequestReader
             throw EmptyBody();
         }
 
-        // Only TIFF: GDAL would also open e.g. a VRT, whose XML can point at files on this machine.
+        // Only TIFF: GDAL would also open e.g. a VRT, whose XML can point at files on this
+        // machine. The signature check gives the clearer message; the driver list enforces it.
         if (!LooksLikeTiff(body))
         {
             throw new InvalidInputException("unreadable-tiff", "the body is not a TIFF (no II*/MM* signature)");
@@ -103,7 +104,7 @@ public static class MaskRequestReader
         try
         {
             using var file = new VsiMemFile(body, ".tif");
-            using var dataset = GdalDataset.Open(file.Path);
+            using var dataset = GdalDataset.Open(file.Path, allowedDrivers: ["GTiff"]);
             CheckPixels((long)dataset.Width * dataset.Height, limits);
             if (dataset.BandCount == 0)
             {
