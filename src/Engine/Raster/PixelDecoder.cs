@@ -1,4 +1,8 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace S2CloudMask.Engine.Raster;
 
@@ -41,81 +45,158 @@ public static class PixelDecoder
     }
 
     private static void Gather<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride)
-        where T : unmanaged, IConvertible
+        where T : unmanaged, INumberBase<T>
     {
         var src = MemoryMarshal.Cast<byte, T>(image.Data.AsSpan());
-        var divisor = scaling.Divisor;
-        var scale = (float)scaling.Scale;
-        var offset = (float)scaling.Offset;
-        var identity = scaling.IsIdentity;
-        var hasNoData = scaling.NoData is not null;
-        var noData = scaling.NoData ?? 0;
         var width = image.Width;
+        var bands = image.Bands;
 
-        for (var b = 0; b < image.Bands; b++)
+        // Runs of pixels evenly spaced in memory: the whole range when rows follow each other
+        // without gaps (NumPy and GDAL layouts), else one run per row.
+        var contiguousRows = image.StrideY == width * image.StrideX;
+        var done = 0;
+        while (done < count)
         {
-            var dest = planes.Slice(b * planeStride, count);
-            var done = 0;
-            while (done < count)
+            var k = first + done;
+            var y = k / width;
+            var x = k - (y * width);
+            var run = contiguousRows ? count - done : (int)Math.Min(count - done, width - x);
+            var at = image.Offset + (y * image.StrideY) + (x * image.StrideX);
+            if (image.StrideBand == 1 && image.StrideX == bands)
             {
-                var k = first + done;
-                var y = k / width;
-                var x = (int)(k - (y * width));
-                var run = Math.Min(count - done, width - x);
-                var at = image.Offset + (y * image.StrideY) + (x * image.StrideX) + (b * image.StrideBand);
-                var step = image.StrideX;
-                var d = dest.Slice(done, run);
+                // Pixel-interleaved: read each pixel's bands together, write each to its plane.
+                var s = src.Slice(checked((int)at), checked(run * bands));
+                var d = planes.Slice(done, ((bands - 1) * planeStride) + run);
+                ref var from = ref MemoryMarshal.GetReference(s);
+                ref var to = ref MemoryMarshal.GetReference(d);
+
+                // Lengths were checked by the slices above; the loop itself runs unchecked.
                 for (var i = 0; i < run; i++)
                 {
-                    var raw = src[checked((int)(at + (i * step)))];
-                    var v = ToFloat(raw);
-                    if (hasNoData && ToDouble(raw) == noData)
+                    ref var px = ref Unsafe.Add(ref from, i * bands);
+                    for (var b = 0; b < bands; b++)
                     {
-                        d[i] = float.NaN;
-                        continue;
+                        Unsafe.Add(ref to, (b * planeStride) + i) = float.CreateTruncating(Unsafe.Add(ref px, b));
                     }
-
-                    if (!identity)
+                }
+            }
+            else
+            {
+                for (var b = 0; b < bands; b++)
+                {
+                    var dest = planes.Slice((b * planeStride) + done, run);
+                    var start = checked((int)(at + (b * image.StrideBand)));
+                    if (image.StrideX == 1)
                     {
-                        // Same operation order as the reference: (DN + offset) / 10000 in float32.
-                        v += offset;
-                        v = divisor != 0 ? v / divisor : v * scale;
+                        Convert(src.Slice(start, run), dest);
                     }
+                    else
+                    {
+                        var step = (int)image.StrideX;
+                        for (var i = 0; i < run; i++)
+                        {
+                            dest[i] = float.CreateTruncating(src[start + (i * step)]);
+                        }
+                    }
+                }
+            }
 
-                    d[i] = v;
+            done += run;
+        }
+
+        for (var b = 0; b < bands; b++)
+        {
+            var plane = planes.Slice(b * planeStride, count);
+
+            // Compared after conversion to float, which is exact for the 8- and 16-bit types.
+            if (scaling.NoData is { } nd && !double.IsNaN(nd))
+            {
+                MarkNoData(plane, (float)nd);
+            }
+
+            if (!scaling.IsIdentity)
+            {
+                // Same operation order as the reference: (DN + offset) / 10000 in float32.
+                if (scaling.Offset != 0)
+                {
+                    TensorPrimitives.Add(plane, (float)scaling.Offset, plane);
                 }
 
-                done += run;
+                var divisor = scaling.Divisor;
+                if (divisor != 0)
+                {
+                    TensorPrimitives.Divide(plane, divisor, plane);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(plane, (float)scaling.Scale, plane);
+                }
             }
         }
     }
 
-    private static float ToFloat<T>(T raw)
-        where T : unmanaged
+    private static void Convert<T>(ReadOnlySpan<T> src, Span<float> dest)
+        where T : unmanaged, INumberBase<T>
     {
-        if (typeof(T) == typeof(float)) return (float)(object)raw;
-        if (typeof(T) == typeof(double)) return (float)(double)(object)raw;
-        if (typeof(T) == typeof(ushort)) return (ushort)(object)raw;
-        if (typeof(T) == typeof(short)) return (short)(object)raw;
-        if (typeof(T) == typeof(byte)) return (byte)(object)raw;
-        throw new NotSupportedException();
+        if (typeof(T) == typeof(float))
+        {
+            MemoryMarshal.Cast<T, float>(src).CopyTo(dest);
+            return;
+        }
+
+        for (var i = 0; i < dest.Length; i++)
+        {
+            dest[i] = float.CreateTruncating(src[i]);
+        }
     }
 
-    private static double ToDouble<T>(T raw)
-        where T : unmanaged
+    /// <summary>NaN where a value equals the nodata value.</summary>
+    private static void MarkNoData(Span<float> plane, float noData)
     {
-        if (typeof(T) == typeof(float)) return (float)(object)raw;
-        if (typeof(T) == typeof(double)) return (double)(object)raw;
-        if (typeof(T) == typeof(ushort)) return (ushort)(object)raw;
-        if (typeof(T) == typeof(short)) return (short)(object)raw;
-        if (typeof(T) == typeof(byte)) return (byte)(object)raw;
-        throw new NotSupportedException();
+        var i = 0;
+        var nd = Vector256.Create(noData);
+        var nan = Vector256.Create(float.NaN);
+        for (; i <= plane.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var slot = plane.Slice(i, Vector256<float>.Count);
+            var v = Vector256.Create(slot);
+            Vector256.ConditionalSelect(Vector256.Equals(v, nd), nan, v).CopyTo(slot);
+        }
+
+        for (; i < plane.Length; i++)
+        {
+            if (plane[i] == noData)
+            {
+                plane[i] = float.NaN;
+            }
+        }
     }
 
     /// <summary>Sets every band of a pixel to NaN when any one band is NaN.</summary>
     internal static void PropagateNoData(Span<float> planes, int bands, int count, int planeStride)
     {
-        for (var i = 0; i < count; i++)
+        var i = 0;
+        var nan = Vector256.Create(float.NaN);
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var bad = Vector256<float>.Zero;
+            for (var b = 0; b < bands; b++)
+            {
+                var v = Vector256.Create(planes.Slice((b * planeStride) + i, Vector256<float>.Count));
+                bad |= ~Vector256.Equals(v, v);
+            }
+
+            if (bad != Vector256<float>.Zero)
+            {
+                for (var b = 0; b < bands; b++)
+                {
+                    var slot = planes.Slice((b * planeStride) + i, Vector256<float>.Count);
+                    Vector256.ConditionalSelect(bad, nan, Vector256.Create(slot)).CopyTo(slot);
+                }
+            }
+        }
+
+        for (; i < count; i++)
         {
             var bad = false;
             for (var b = 0; b < bands; b++)

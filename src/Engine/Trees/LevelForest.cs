@@ -132,8 +132,10 @@ internal sealed class LevelForest
                         for (var l = 0; l < lanes; l++)
                         {
                             var n = nodes + node[l];
-                            var v = xi[(n->Feature * stride) + l];
-                            node[l] = n->Left + (v > n->Threshold ? 1 : 0);
+                            var right = xi[(n->Feature * stride) + l] > n->Threshold;
+
+                            // bool as its byte (0 or 1): a setcc, where "? 1 : 0" may become a branch.
+                            node[l] = n->Left + *(byte*)&right;
                         }
                     }
 
