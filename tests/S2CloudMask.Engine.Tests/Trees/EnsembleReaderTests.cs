@@ -128,6 +128,18 @@ public sealed class EnsembleReaderTests
         ens.PredictBlock(pixelMajor, n, node);
         Assert.Equal(node, level);
 
+        // The scalar twin of the gather path gives the same values.
+        LevelForest.UseGather = false;
+        try
+        {
+            ens.PredictPlanes(planes, stride, n, level);
+            Assert.Equal(node, level);
+        }
+        finally
+        {
+            LevelForest.UseGather = true;
+        }
+
         // A NaN anywhere falls back to the missing-value directions.
         planes[3] = float.NaN;
         pixelMajor[6] = float.NaN;
