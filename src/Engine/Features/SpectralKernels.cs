@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace S2CloudMask.Engine.Features;
@@ -31,7 +33,7 @@ public static class SpectralKernels
                     den[b] = Vector256.Abs(xv + yv);
                 }
 
-                (PairwiseSum(num) / PairwiseSum(den)).CopyTo(dest.Slice(i, Vector256<float>.Count));
+                (PairwiseSum(Lanes.Of(num)).Value / PairwiseSum(Lanes.Of(den)).Value).CopyTo(dest.Slice(i, Vector256<float>.Count));
             }
         }
 
@@ -138,11 +140,19 @@ public static class SpectralKernels
         / (a + b + Vector256.Create(0.5f));
 
     /// <summary>NumPy's pairwise summation (numpy/core/src/umath/loops_utils.h) for float32.</summary>
-    public static float PairwiseSum(ReadOnlySpan<float> a)
+    public static float PairwiseSum(ReadOnlySpan<float> a) => PairwiseSum<float>(a);
+
+    /// <summary>
+    /// NumPy's pairwise summation order, for floats or lane-wise for vectors of floats: below
+    /// 8 terms one by one from zero; up to 128 in eight running sums combined as
+    /// ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one; above that, halves.
+    /// </summary>
+    private static T PairwiseSum<T>(ReadOnlySpan<T> a)
+        where T : unmanaged, IAdditionOperators<T, T, T>, IAdditiveIdentity<T, T>
     {
         if (a.Length < 8)
         {
-            var res = 0f;
+            var res = T.AdditiveIdentity;
             foreach (var v in a)
             {
                 res += v;
@@ -153,7 +163,7 @@ public static class SpectralKernels
 
         if (a.Length <= 128)
         {
-            Span<float> r = stackalloc float[8];
+            Span<T> r = stackalloc T[8];
             a[..8].CopyTo(r);
             var i = 8;
             for (; i < a.Length - (a.Length % 8); i += 8)
@@ -178,45 +188,14 @@ public static class SpectralKernels
         return PairwiseSum(a[..n2]) + PairwiseSum(a[n2..]);
     }
 
-    /// <summary>The same summation order as <see cref="PairwiseSum(ReadOnlySpan{float})"/>, lane-wise.</summary>
-    private static Vector256<float> PairwiseSum(ReadOnlySpan<Vector256<float>> a)
+    /// <summary>A vector of floats as a number, so the generic summation runs lane-wise.</summary>
+    private readonly record struct Lanes(Vector256<float> Value) : IAdditionOperators<Lanes, Lanes, Lanes>, IAdditiveIdentity<Lanes, Lanes>
     {
-        if (a.Length < 8)
-        {
-            var res = Vector256<float>.Zero;
-            foreach (var v in a)
-            {
-                res += v;
-            }
+        public static Lanes AdditiveIdentity => default;
 
-            return res;
-        }
+        public static Lanes operator +(Lanes left, Lanes right) => new(left.Value + right.Value);
 
-        if (a.Length <= 128)
-        {
-            Span<Vector256<float>> r = stackalloc Vector256<float>[8];
-            a[..8].CopyTo(r);
-            var i = 8;
-            for (; i < a.Length - (a.Length % 8); i += 8)
-            {
-                for (var j = 0; j < 8; j++)
-                {
-                    r[j] += a[i + j];
-                }
-            }
-
-            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-            for (; i < a.Length; i++)
-            {
-                res += a[i];
-            }
-
-            return res;
-        }
-
-        var n2 = a.Length / 2;
-        n2 -= n2 % 8;
-        return PairwiseSum(a[..n2]) + PairwiseSum(a[n2..]);
+        public static ReadOnlySpan<Lanes> Of(ReadOnlySpan<Vector256<float>> v) => MemoryMarshal.Cast<Vector256<float>, Lanes>(v);
     }
 
     private static void Check(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)

@@ -187,43 +187,53 @@ public static class GeometricMedian
                 }
             }
 
-            if (zeros == 0)
-            {
-                Array.Copy(t, next, nb);
-            }
-            else
-            {
-                // A point coincides with y: Vardi and Zhang's correction keeps the iteration moving.
-                double r2 = 0;
-                for (var b = 0; b < nb; b++)
-                {
-                    var v = (t[b] - y[b]) * dinvSum;
-                    r2 += v * v;
-                }
-
-                var r = Math.Sqrt(r2);
-                var rinv = r == 0 ? 0 : zeros / r;
-                for (var b = 0; b < nb; b++)
-                {
-                    next[b] = (Math.Max(0, 1 - rinv) * t[b]) + (Math.Min(1, rinv) * y[b]);
-                }
-            }
-
-            double step2 = 0;
-            for (var b = 0; b < nb; b++)
-            {
-                var v = y[b] - next[b];
-                step2 += v * v;
-            }
-
-            Array.Copy(next, y, nb);
-            if (Math.Sqrt(step2) < eps)
+            if (Advance(t.AsSpan(0, nb), y.AsSpan(0, nb), next.AsSpan(0, nb), dinvSum, zeros, eps))
             {
                 break;
             }
         }
 
         return iteration;
+    }
+
+    /// <summary>
+    /// Moves y to the Weiszfeld point t (the weighted mean of the points), with Vardi and
+    /// Zhang's correction when <paramref name="zeros"/> points coincide with y; true when the
+    /// step was shorter than eps.
+    /// </summary>
+    private static bool Advance(ReadOnlySpan<double> t, Span<double> y, Span<double> next, double dinvSum, int zeros, double eps)
+    {
+        var nb = y.Length;
+        if (zeros == 0)
+        {
+            t.CopyTo(next);
+        }
+        else
+        {
+            double r2 = 0;
+            for (var b = 0; b < nb; b++)
+            {
+                var v = (t[b] - y[b]) * dinvSum;
+                r2 += v * v;
+            }
+
+            var r = Math.Sqrt(r2);
+            var rinv = r == 0 ? 0 : zeros / r;
+            for (var b = 0; b < nb; b++)
+            {
+                next[b] = (Math.Max(0, 1 - rinv) * t[b]) + (Math.Min(1, rinv) * y[b]);
+            }
+        }
+
+        double step2 = 0;
+        for (var b = 0; b < nb; b++)
+        {
+            var v = y[b] - next[b];
+            step2 += v * v;
+            y[b] = next[b];
+        }
+
+        return Math.Sqrt(step2) < eps;
     }
 
     private static int Padded(int n) => (n + Vector256<double>.Count - 1) / Vector256<double>.Count * Vector256<double>.Count;
@@ -314,36 +324,7 @@ public static class GeometricMedian
                 t[b] = Vector256.Sum(acc) / dinvSum;
             }
 
-            if (zeros == 0)
-            {
-                t.CopyTo(next);
-            }
-            else
-            {
-                double r2 = 0;
-                for (var b = 0; b < nb; b++)
-                {
-                    var v = (t[b] - y[b]) * dinvSum;
-                    r2 += v * v;
-                }
-
-                var r = Math.Sqrt(r2);
-                var rinv = r == 0 ? 0 : zeros / r;
-                for (var b = 0; b < nb; b++)
-                {
-                    next[b] = (Math.Max(0, 1 - rinv) * t[b]) + (Math.Min(1, rinv) * y[b]);
-                }
-            }
-
-            double step2 = 0;
-            for (var b = 0; b < nb; b++)
-            {
-                var v = y[b] - next[b];
-                step2 += v * v;
-                y[b] = next[b];
-            }
-
-            if (Math.Sqrt(step2) < eps)
+            if (Advance(t, y, next, dinvSum, zeros, eps))
             {
                 break;
             }
