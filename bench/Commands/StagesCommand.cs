@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using S2CloudMask.Engine;
 using S2CloudMask.Engine.Classification;
 using S2CloudMask.Engine.Features;
 using S2CloudMask.Engine.Models;
@@ -10,7 +11,7 @@ namespace S2CloudMask.Bench.Commands;
 /// <summary>
 /// Where classification time goes: the classifier's pipeline re-run here stage by stage on
 /// one thread, in the classifier's chunk size, each stage timed on its own (decode, features,
-/// transpose to pixel-major, trees, opening), then each feature expression alone. The sum is
+/// trees on the feature planes, opening), then each feature expression alone. The sum is
 /// set beside the classifier itself on one thread and on all cores.
 /// </summary>
 internal static class StagesCommand
@@ -133,7 +134,6 @@ internal static class StagesCommand
         Decode,
         DecodeReference,
         Features,
-        Transpose,
         Trees,
         NaNFixups,
         Opening,
@@ -150,7 +150,6 @@ internal static class StagesCommand
         var obsPlanes = new float[bands * Chunk];
         var refPlanes = reference is null ? [] : new float[bands * Chunk];
         var featurePlanes = new float[nf * Chunk];
-        var pixelMajor = new float[nf * Chunk];
         var scratch = new float[Math.Max(1, model.Features.ScratchLength(Chunk))];
         var probability = new float[px];
         var nodata = new byte[px];
@@ -173,21 +172,25 @@ internal static class StagesCommand
             var t2 = Stopwatch.GetTimestamp();
             model.Features.Evaluate(obsPlanes, refPlanes, Chunk, count, featurePlanes, scratch);
             var t3 = Stopwatch.GetTimestamp();
-            var anyNaN = Transpose(featurePlanes, nf, Chunk, count, pixelMajor);
-            var t4 = Stopwatch.GetTimestamp();
             var p = probability.AsSpan(done, count);
-            model.Ensemble.PredictBlock(pixelMajor, count, p);
+            model.Ensemble.PredictPlanes(featurePlanes, Chunk, count, p);
             var t5 = Stopwatch.GetTimestamp();
             for (var i = 0; i < count; i++)
             {
                 nodata[done + i] = float.IsNaN(obsPlanes[i]) ? (byte)1 : (byte)0;
             }
 
-            if (anyNaN)
+            for (var f = 0; f < nf; f++)
             {
+                var plane = featurePlanes.AsSpan(f * Chunk, count);
+                if (!FloatSpans.ContainsNaN(plane))
+                {
+                    continue;
+                }
+
                 for (var i = 0; i < count; i++)
                 {
-                    if (HasNaN(pixelMajor.AsSpan(i * nf, nf)))
+                    if (float.IsNaN(plane[i]))
                     {
                         p[i] = float.NaN;
                     }
@@ -198,8 +201,7 @@ internal static class StagesCommand
             ticks[(int)Stage.Decode] += t1 - t0;
             ticks[(int)Stage.DecodeReference] += t2 - t1;
             ticks[(int)Stage.Features] += t3 - t2;
-            ticks[(int)Stage.Transpose] += t4 - t3;
-            ticks[(int)Stage.Trees] += t5 - t4;
+            ticks[(int)Stage.Trees] += t5 - t3;
             ticks[(int)Stage.NaNFixups] += t6 - t5;
         }
 
@@ -221,34 +223,4 @@ internal static class StagesCommand
         return [.. ticks.Select(t => t / (double)Stopwatch.Frequency)];
     }
 
-    /// <summary>As CloudClassifier's: feature planes to pixel-major rows for the trees.</summary>
-    private static bool Transpose(float[] planes, int nf, int stride, int count, float[] pixelMajor)
-    {
-        var nan = false;
-        for (var f = 0; f < nf; f++)
-        {
-            var plane = planes.AsSpan(f * stride, count);
-            for (var i = 0; i < count; i++)
-            {
-                var v = plane[i];
-                nan |= float.IsNaN(v);
-                pixelMajor[(i * nf) + f] = v;
-            }
-        }
-
-        return nan;
-    }
-
-    private static bool HasNaN(ReadOnlySpan<float> x)
-    {
-        foreach (var v in x)
-        {
-            if (float.IsNaN(v))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

@@ -5,17 +5,18 @@ using S2CloudMask.Engine.Trees;
 namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
-/// Tree evaluation on one chunk of clear-scene pixels (features pixel-major, as the
-/// classifier hands them over): PredictBlock (trees in the outer loop) against Predict
-/// called pixel by pixel (all trees for one pixel, then the next).
+/// Tree evaluation on one chunk of clear-scene pixels: the node-by-node walk of
+/// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
+/// against the level-stepping evaluator on feature planes, with AVX2 gathers and with its
+/// scalar twin. All three give identical values (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Trees")]
 public class TreeBenchmarks
 {
     private TreeEnsemble _ensemble = null!;
-    private BranchlessForest _branchless = null!;
-    private float[] _features = [];
+    private float[] _planes = [];
+    private float[] _pixelMajor = [];
     private readonly float[] _dest = new float[Fixtures.Pixels];
 
     [Params("fast", "spectral")]
@@ -27,43 +28,44 @@ public class TreeBenchmarks
         var model = ModelFile.Load(SharedData.ModelFile(Model));
         _ensemble = model.Ensemble;
         var nf = model.Features.FeatureCount;
-        var planes = new float[nf * Fixtures.Pixels];
+        _planes = new float[nf * Fixtures.Pixels];
         var scratch = new float[Math.Max(1, model.Features.ScratchLength(Fixtures.Pixels))];
-        model.Features.Evaluate(Fixtures.Planes(150), default, Fixtures.Pixels, Fixtures.Pixels, planes, scratch);
-        _features = new float[nf * Fixtures.Pixels];
+        model.Features.Evaluate(Fixtures.Planes(150), default, Fixtures.Pixels, Fixtures.Pixels, _planes, scratch);
+        _pixelMajor = new float[nf * Fixtures.Pixels];
         for (var f = 0; f < nf; f++)
         {
             for (var i = 0; i < Fixtures.Pixels; i++)
             {
-                _features[(i * nf) + f] = planes[(f * Fixtures.Pixels) + i];
+                _pixelMajor[(i * nf) + f] = _planes[(f * Fixtures.Pixels) + i];
             }
         }
 
-        _branchless = new BranchlessForest(_ensemble);
         var expected = new float[Fixtures.Pixels];
-        _ensemble.PredictBlock(_features, Fixtures.Pixels, expected);
-        _branchless.PredictBlock(_features, Fixtures.Pixels, _dest);
-        if (!expected.AsSpan().SequenceEqual(_dest))
+        _ensemble.PredictBlock(_pixelMajor, Fixtures.Pixels, expected);
+        foreach (var gather in new[] { true, false })
         {
-            throw new InvalidOperationException("the branchless prototype disagrees with TreeEnsemble.PredictBlock");
+            LevelForest.UseGather = gather;
+            _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
+            if (!expected.AsSpan().SequenceEqual(_dest))
+            {
+                throw new InvalidOperationException($"level stepping (gather={gather}) disagrees with the node-by-node walk");
+            }
         }
+
+        LevelForest.UseGather = true;
     }
 
     [Benchmark(Baseline = true)]
-    public void PerPixel()
+    public void NodeByNode() => _ensemble.PredictBlock(_pixelMajor, Fixtures.Pixels, _dest);
+
+    [Benchmark]
+    public void LevelScalar()
     {
-        var nf = _ensemble.FeatureCount;
-        var x = _features.AsSpan();
-        for (var i = 0; i < Fixtures.Pixels; i++)
-        {
-            _dest[i] = _ensemble.Predict(x.Slice(i * nf, nf));
-        }
+        LevelForest.UseGather = false;
+        _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
+        LevelForest.UseGather = true;
     }
 
     [Benchmark]
-    public void PredictBlock() => _ensemble.PredictBlock(_features, Fixtures.Pixels, _dest);
-
-    /// <summary>Prototype (bench only): branchless walk, eight pixels interleaved.</summary>
-    [Benchmark]
-    public void BranchlessX8() => _branchless.PredictBlock(_features, Fixtures.Pixels, _dest);
+    public void LevelGather() => _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
 }
