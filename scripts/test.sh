@@ -3,7 +3,7 @@
 # Tests that need ../shared are skipped (naming the path) when it is absent, unless CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh redis-server
+./scripts/setup.sh redis-server yamllint python3-yaml python3-jsonschema
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e

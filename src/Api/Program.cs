@@ -1,4 +1,5 @@
 using S2CloudMask.Api.Extensions;
+using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Api.Health;
 using S2CloudMask.Api.Masks;
 using S2CloudMask.Api.Models;
@@ -7,6 +8,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceLogging();
 builder.AddRequestLimits();
+builder.Services.AddRemoteSources();
+builder.Services.AddGeomedianCache();
 builder.Services.AddCloudMaskEngine();
 builder.Services.AddProblemResponses();
 builder.Services.AddApiDocumentation();
@@ -20,6 +23,7 @@ app.UseApiDocumentation();
 app.MapHealthApi();
 app.MapModelsApi();
 app.MapMasksApi();
+app.MapGeomediansApi();
 
 app.Run();
 

@@ -18,7 +18,10 @@ public sealed class ServiceTests(CloudMaskApiFactory factory)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var models = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal(["fast", "fast-shadow", "spectral"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToArray());
+        // The shared fast and spectral replace the built-in ones of the same name; temporal is built in.
+        Assert.Equal(["fast", "fast-shadow", "spectral", "temporal"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToArray());
+        var temporal = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "temporal");
+        Assert.StartsWith("embedded:", temporal.GetProperty("origin").GetString(), StringComparison.Ordinal);
         var shadow = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "fast-shadow");
         Assert.True(shadow.GetProperty("needsReference").GetBoolean());
         Assert.Equal("shadow", shadow.GetProperty("target").GetString());
@@ -65,7 +68,7 @@ public sealed class ServiceTests(CloudMaskApiFactory factory)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var ready = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.True(ready.GetProperty("gdalInitialized").GetBoolean());
-        Assert.Equal(3, ready.GetProperty("models").GetArrayLength());
+        Assert.Equal(4, ready.GetProperty("models").GetArrayLength());
     }
 
     [SharedFact]
@@ -132,7 +135,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task ReadyzIs503WithoutModels()
     {
-        using var factory = CloudMaskApiFactory.With(new Dictionary<string, string?>(), withSharedModels: false);
+        using var factory = CloudMaskApiFactory.With(new Dictionary<string, string?> { ["Models:IncludeBuiltIn"] = "false" }, withSharedModels: false);
         using var client = factory.CreateClient();
 
         using var response = await client.GetAsync("/readyz");
@@ -143,6 +146,27 @@ public sealed class ReadinessTests
 
         using var alive = await client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public async Task FreshStartOffersTheBuiltInModelsWithProvenanceAndMetrics()
+    {
+        using var factory = CloudMaskApiFactory.With(new Dictionary<string, string?>(), withSharedModels: false);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/models");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var models = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["fast", "spectral", "temporal"], models.Select(m => m.GetProperty("name").GetString()!).ToArray());
+        foreach (var m in models)
+        {
+            Assert.StartsWith("embedded:", m.GetProperty("origin").GetString(), StringComparison.Ordinal);
+            var metadata = m.GetProperty("metadata");
+            Assert.True(metadata.TryGetProperty("metrics", out _), $"{m.GetProperty("name")} has no metrics");
+        }
+
+        Assert.True(models.Single(m => m.GetProperty("name").GetString() == "temporal").GetProperty("needsReference").GetBoolean());
     }
 
     [Fact]

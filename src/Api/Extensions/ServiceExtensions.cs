@@ -13,8 +13,8 @@ namespace S2CloudMask.Api.Extensions;
 public static class ServiceExtensions
 {
     /// <summary>
-    /// Models (loaded once, shared), the classifier pool, the reference provider (none until the
-    /// geomedian cache exists; tests and later issues replace it), and start-up checks.
+    /// Models (loaded once, shared), the classifier pool, the reference provider (the geomedian
+    /// cache when <see cref="GeomedianExtensions.AddGeomedianCache"/> ran first, else none), and start-up checks.
     /// </summary>
     public static IServiceCollection AddCloudMaskEngine(this IServiceCollection services)
     {
@@ -22,9 +22,11 @@ public static class ServiceExtensions
         services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        services.AddSingleton(sp => ModelCatalog.Load(
-            BuiltInModels.Load(),
-            sp.GetRequiredService<IOptions<ModelsOptions>>().Value.Directories));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ModelsOptions>>().Value;
+            return ModelCatalog.Load(options.IncludeBuiltIn ? BuiltInModels.Load() : [], options.Directories);
+        });
         services.AddSingleton<GdalStatus>();
         services.AddSingleton<ClassifierPool>();
         services.TryAddSingleton<IReferenceProvider, NoReferenceProvider>();

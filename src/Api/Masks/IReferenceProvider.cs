@@ -9,10 +9,19 @@ namespace S2CloudMask.Api.Masks;
 /// <param name="Height">Rows of the observation; the reference must match.</param>
 /// <param name="Width">Columns of the observation.</param>
 /// <param name="Georeference">Where the observation lies, when known.</param>
-public sealed record ReferenceRequest(string? TileId, CloudModel Model, int Height, int Width, Georeference? Georeference);
+/// <param name="Stack">
+/// The (y, x, band, time) stack being classified, when the input is one: a provider may compute
+/// the geomedian from it (and cache it under <paramref name="TileId"/>) when none is cached.
+/// </param>
+/// <param name="StackScaling">How the stack's values become reflectance.</param>
+public sealed record ReferenceRequest(
+    string? TileId, CloudModel Model, int Height, int Width, Georeference? Georeference, BandStack? Stack = null, Scaling StackScaling = default);
 
 /// <summary>A reference image (a geomedian of the same place) and how to turn its values into reflectance.</summary>
-public sealed record ReferenceImage(BandImage Image, Scaling Scaling);
+/// <param name="Image">The reference, the observation's size.</param>
+/// <param name="Scaling">How its values become reflectance.</param>
+/// <param name="Origin">"cached", "computed" (from the posted stack, now cached) or "computed-uncached"; answered as X-Reference.</param>
+public sealed record ReferenceImage(BandImage Image, Scaling Scaling, string Origin = "cached");
 
 /// <summary>
 /// Finds the reference (geomedian) a spectral-temporal model compares an observation with.

@@ -21,12 +21,11 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                 $"a PNG holds one date but the stack has {input.Dates}: ask for date=k (0..{input.Dates - 1}) or format=geotiff / npy");
         }
 
-        var reference = await FindReferenceAsync(model, input, query, cancellationToken);
+        var scaling = Scaling.Resolve(input.Type, query.Scale, query.Offset, query.Nodata ?? input.NoData);
+        var reference = await FindReferenceAsync(model, input, query, scaling, cancellationToken);
         var shadowReference = shadow is null ? null
             : shadow.NeedsReference && model.NeedsReference ? reference
-            : await FindReferenceAsync(shadow, input, query, cancellationToken);
-
-        var scaling = Scaling.Resolve(input.Type, query.Scale, query.Offset, query.Nodata ?? input.NoData);
+            : await FindReferenceAsync(shadow, input, query, scaling, cancellationToken);
         var threshold = query.Threshold is { } t ? (float)t : model.Threshold;
         var pixels = input.Height * input.Width;
 
@@ -89,6 +88,7 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                     CloudFraction = valid == 0 ? 0 : (double)positive / valid,
                     ShadowFraction = shadow is null ? null : valid == 0 ? 0 : (double)shadowPixels / valid,
                     Georeference = input.Georeference,
+                    ReferenceOrigin = (reference ?? shadowReference)?.Origin,
                 };
             },
             cancellationToken);
@@ -127,7 +127,8 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
         return [.. Enumerable.Range(0, input.Dates)];
     }
 
-    private async Task<ReferenceImage?> FindReferenceAsync(CloudModel model, MaskInput input, MaskQuery query, CancellationToken cancellationToken)
+    private async Task<ReferenceImage?> FindReferenceAsync(
+        CloudModel model, MaskInput input, MaskQuery query, Scaling scaling, CancellationToken cancellationToken)
     {
         if (!model.NeedsReference)
         {
@@ -135,7 +136,7 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
         }
 
         var found = await references.FindAsync(
-            new ReferenceRequest(query.TileId, model, input.Height, input.Width, input.Georeference), cancellationToken);
+            new ReferenceRequest(query.TileId, model, input.Height, input.Width, input.Georeference, input.Stack, scaling), cancellationToken);
         return found ?? throw new InvalidInputException(
             "missing-reference",
             query.TileId is null

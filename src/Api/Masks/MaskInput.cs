@@ -28,6 +28,9 @@ public sealed class MaskInput
 
     public bool IsStack => _stack is not null;
 
+    /// <summary>The (y, x, band, time) stack, or null for one observation.</summary>
+    public BandStack? Stack => _stack;
+
     public int Height => _image?.Height ?? _stack!.Height;
 
     public int Width => _image?.Width ?? _stack!.Width;
@@ -47,6 +50,10 @@ public sealed class MaskInput
 
     public static MaskInput Single(BandImage image, Georeference? georeference = null, double? noData = null) =>
         new(image, null, georeference, noData);
+
+    /// <summary>A stack with the georeferencing and nodata value its source declared.</summary>
+    public static MaskInput OfStack(BandStack stack, Georeference? georeference = null, double? noData = null) =>
+        new(null, stack, georeference, noData);
 
     /// <summary>A (y, x, band) observation or a (y, x, band, time) stack.</summary>
     public static MaskInput FromArray(NdArray array)

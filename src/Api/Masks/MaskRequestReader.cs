@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Net.Http.Headers;
 using S2CloudMask.Api.Problems;
+using S2CloudMask.Api.Remote;
 using S2CloudMask.Engine;
 using S2CloudMask.Engine.Gdal;
 using S2CloudMask.Engine.Raster;
@@ -23,7 +24,7 @@ public static class MaskRequestReader
     private static ReadOnlySpan<byte> NpyMagic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     public static async Task<(MaskInput Input, MaskQuery Query)> ReadAsync(
-        HttpRequest request, MaskQuery query, LimitsOptions limits, CancellationToken cancellationToken)
+        HttpRequest request, MaskQuery query, LimitsOptions limits, CancellationToken cancellationToken, RemoteSources? remote = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength > limits.MaxBodyBytes)
@@ -65,11 +66,38 @@ public static class MaskRequestReader
 
         if (mediaType == "application/json" || mediaType.EndsWith("+json", StringComparison.Ordinal))
         {
-            return (ReadJson(await ReadBodyAsync(request, limits, cancellationToken), limits), query);
+            var json = await ReadBodyAsync(request, limits, cancellationToken);
+            if (remote is not null && RemoteRequest.IsRemote(json))
+            {
+                return await ReadRemoteAsync(json, query, limits, remote, cancellationToken);
+            }
+
+            return (ReadJson(json, limits), query);
         }
 
         throw new UnsupportedMediaTypeException(
             $"Content-Type '{mediaType}' is not supported: send {string.Join(", ", BinaryNpyTypes.Concat(TiffTypes))}, application/json or multipart/form-data");
+    }
+
+    /// <summary>
+    /// A JSON body naming COG / STAC sources: one source is one observation (georeferenced by its
+    /// window); "sources" with several is a stack of dates, decoded to reflectance.
+    /// </summary>
+    public static async Task<(MaskInput Input, MaskQuery Query)> ReadRemoteAsync(
+        byte[] json, MaskQuery query, LimitsOptions limits, RemoteSources remote, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        var request = RemoteRequest.Parse(json);
+        var merged = request.Merge(query);
+        if (request.Sources.Count == 1 && !request.Root.TryGetProperty("sources", out _))
+        {
+            return (await remote.ReadAsync(request.Sources[0], request, limits, cancellationToken), merged);
+        }
+
+        var (stack, georeference) = await remote.ReadStackAsync(request, merged.Scale, merged.Offset, merged.Nodata, limits, cancellationToken);
+
+        // The dates are reflectance now: the caller's scaling has been applied.
+        return (MaskInput.OfStack(stack, georeference), merged with { Scale = null, Offset = null, Nodata = null });
     }
 
     public static MaskInput ReadNpy(byte[] body, LimitsOptions limits)
@@ -263,7 +291,7 @@ public static class MaskRequestReader
     }
 
     /// <summary>Buffers the body, refusing more than the configured limit whatever Content-Length said.</summary>
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
+    public static async Task<byte[]> ReadBodyAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
     {
         var limit = Math.Min(limits.MaxBodyBytes, Array.MaxLength);
         var body = request.Body;
@@ -340,11 +368,11 @@ public static class MaskRequestReader
         }
     }
 
-    private static bool LooksLikeTiff(ReadOnlySpan<byte> b) =>
+    public static bool LooksLikeTiff(ReadOnlySpan<byte> b) =>
         b.Length >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] is 42 or 43 && b[3] == 0)
             || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] is 42 or 43));
 
-    private static void CheckPixels(long pixels, LimitsOptions limits)
+    public static void CheckPixels(long pixels, LimitsOptions limits)
     {
         if (pixels > limits.MaxPixels)
         {
@@ -355,6 +383,6 @@ public static class MaskRequestReader
     private static InputTooLargeException TooLarge(LimitsOptions limits) =>
         new($"the request body is larger than the limit of {limits.MaxBodyBytes} bytes (Limits:MaxBodyBytes)");
 
-    private static InvalidInputException EmptyBody() =>
+    public static InvalidInputException EmptyBody() =>
         new("empty-body", "the request body is empty: send a .npy, a GeoTIFF, JSON or a multipart form with a file");
 }

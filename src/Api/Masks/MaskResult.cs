@@ -36,6 +36,9 @@ public sealed class MaskResult
 
     public Georeference? Georeference { get; init; }
 
+    /// <summary>Where the reference of a spectral-temporal model came from (X-Reference), null without one.</summary>
+    public string? ReferenceOrigin { get; init; }
+
     public bool Classes => Output == "classes";
 
     public long PixelCount => (long)Height * Width * Dates.Count;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using S2CloudMask.Api.Classification;
 using S2CloudMask.Api.Extensions;
+using S2CloudMask.Api.Remote;
 using Serilog;
 
 namespace S2CloudMask.Api.Masks;
@@ -27,7 +28,10 @@ public static class MasksApi
                 "Body: a (y, x, band) or (y, x, band, time) array as .npy (application/x-npy or application/octet-stream), " +
                 "a GeoTIFF of the ten model bands in order (image/tiff; its georeferencing is carried to the output), " +
                 "JSON {\"shape\": [y, x, 10], \"data\": [...]} (flat, row-major; null = nodata), " +
-                "or multipart/form-data with a 'file' part (.npy or .tif) and the query options as form fields. " +
+                "or multipart/form-data with a 'file' part (.npy or .tif) and the query options as form fields, " +
+                "or JSON naming remote Cloud-Optimized GeoTIFFs: {\"url\": one COG of the ten bands} | {\"bands\": {\"B02\": url, ...}} | {\"stacItem\": url} " +
+                "with optional \"bbox\": [minx, miny, maxx, maxy], \"bboxCrs\": \"EPSG:4326\", \"resolution\": 10 | 20 | 60 and any query option; " +
+                "\"sources\": [...] gives a stack of dates. " +
                 "Band order: B02 B03 B04 B05 B06 B07 B08 B8A B11 B12. " +
                 "Headers: X-Cloud-Fraction (positive pixels over valid pixels), X-Model, and Content-Crs / Content-Bbox for georeferenced input.")
             .Produces(StatusCodes.Status200OK, null, "image/tiff", "image/png", MaskEncoder.NpyType)
@@ -43,11 +47,12 @@ public static class MasksApi
         MaskComputation computation,
         IOptions<LimitsOptions> limits,
         IDiagnosticContext diagnostics,
+        RemoteSources remote,
         CancellationToken cancellationToken)
     {
         // Admitted before the body is read, so waiting requests hold no body in memory.
         using var admission = pool.Admit();
-        var (input, merged) = await MaskRequestReader.ReadAsync(http.Request, query, limits.Value, cancellationToken);
+        var (input, merged) = await MaskRequestReader.ReadAsync(http.Request, query, limits.Value, cancellationToken, remote);
         var request = merged.Validated();
         request = request with { Format = request.Format ?? NegotiateFormat(http.Request) };
         diagnostics.Set("Model", request.Model);
@@ -68,6 +73,11 @@ public static class MasksApi
         {
             headers["X-Shadow-Model"] = result.ShadowModel;
             headers["X-Shadow-Fraction"] = result.ShadowFraction!.Value.ToString("0.######", CultureInfo.InvariantCulture);
+        }
+
+        if (result.ReferenceOrigin is { } origin)
+        {
+            headers["X-Reference"] = origin;
         }
 
         headers["X-Threshold"] = result.Threshold.ToString(CultureInfo.InvariantCulture);

@@ -9,6 +9,12 @@ public sealed class ModelsOptions
 
     /// <summary>Searched in order; a model in a later directory replaces one of the same name.</summary>
     public List<string> Directories { get; set; } = [];
+
+    /// <summary>
+    /// Whether the service's own models (trained by src/Train, embedded in the assembly) are
+    /// offered; off for a deployment that wants only the models of its directories.
+    /// </summary>
+    public bool IncludeBuiltIn { get; set; } = true;
 }
 
 /// <summary>Fails start-up naming a configured model directory that does not exist.</summary>

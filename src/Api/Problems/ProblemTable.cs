@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using S2CloudMask.Api.Classification;
+using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Engine;
 using S2CloudMask.Engine.Gdal;
+using S2CloudMask.Engine.Remote;
 
 namespace S2CloudMask.Api.Problems;
 
@@ -24,6 +26,10 @@ public static class ProblemTable
         ServiceBusyException e => new(StatusCodes.Status503ServiceUnavailable, "busy", e.Message),
         UnsupportedMediaTypeException e => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", e.Message),
         InputTooLargeException e => new(StatusCodes.Status413PayloadTooLarge, e.Code, e.Message),
+        RemoteSourceException e => Remote(e),
+        TileNotFoundException e => new(StatusCodes.Status404NotFound, "unknown-tile", e.Message),
+        CorruptGeomedianException e => new(StatusCodes.Status404NotFound, "geomedian-corrupt", e.Message),
+        UnprocessableInputException e => new(StatusCodes.Status422UnprocessableEntity, e.Code, e.Message),
         InvalidInputException e => new(StatusCodes.Status400BadRequest, e.Code, e.Message),
 
         // Kestrel's MaxRequestBodySize and form limits surface as these.
@@ -40,6 +46,24 @@ public static class ProblemTable
         GdalException => new(StatusCodes.Status500InternalServerError, "gdal-failure", "GDAL failed while producing the response; see the service log"),
         _ => new(StatusCodes.Status500InternalServerError, "internal-error", "an unexpected error occurred; see the service log"),
     };
+
+    /// <summary>A remote COG / STAC source failed; the message names the URL without its query string.</summary>
+    public static ProblemInfo Remote(RemoteSourceException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.Failure switch
+        {
+            RemoteFailure.NotAllowed => new(StatusCodes.Status403Forbidden, "url-not-allowed", e.Message),
+            RemoteFailure.Unreachable => new(StatusCodes.Status502BadGateway, "remote-unreachable", e.Message),
+            RemoteFailure.NotFound => new(StatusCodes.Status502BadGateway, "remote-not-found", e.Message),
+            RemoteFailure.Forbidden => new(StatusCodes.Status502BadGateway, "remote-forbidden", e.Message),
+            RemoteFailure.ServerError => new(StatusCodes.Status502BadGateway, "remote-server-error", e.Message),
+            RemoteFailure.Timeout => new(StatusCodes.Status504GatewayTimeout, "remote-timeout", e.Message),
+            RemoteFailure.NotATiff => new(StatusCodes.Status422UnprocessableEntity, "not-a-tiff", e.Message),
+            RemoteFailure.Unusable => new(StatusCodes.Status422UnprocessableEntity, "remote-unusable", e.Message),
+            _ => new(StatusCodes.Status502BadGateway, "remote-read-failed", e.Message),
+        };
+    }
 
     public static ProblemDetails ToProblemDetails(ProblemInfo info) => new()
     {
@@ -65,6 +89,20 @@ public static class ProblemTable
         ["png-one-date"] = "PNG holds one date",
         ["missing-reference"] = "Missing reference (geomedian)",
         ["wrong-shape"] = "Wrong array shape",
+        ["unknown-tile"] = "No geomedian for the tile",
+        ["geomedian-corrupt"] = "Cached geomedian corrupt (dropped)",
+        ["reference-mismatch"] = "Geomedian does not cover the observation",
+        ["bad-tile-id"] = "Invalid tile ID",
+        ["url-not-allowed"] = "URL not allowed",
+        ["remote-unreachable"] = "Remote source unreachable",
+        ["remote-not-found"] = "Remote source not found",
+        ["remote-forbidden"] = "Remote source refused access",
+        ["remote-server-error"] = "Remote server error",
+        ["remote-timeout"] = "Remote source timed out",
+        ["not-a-tiff"] = "Remote source is not a TIFF",
+        ["remote-unusable"] = "Remote sources cannot be used as asked",
+        ["remote-read-failed"] = "Reading the remote source failed",
+        ["bad-remote-request"] = "Bad remote-source request",
     };
 
     /// <summary>A fixed title per problem type; otherwise the slug in words ("wrong-band-count" -> "Wrong band count").</summary>

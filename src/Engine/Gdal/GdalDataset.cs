@@ -299,6 +299,46 @@ public sealed unsafe class GdalDataset : IDisposable
     }
 
     /// <summary>
+    /// Reads a window given in fractional pixels (GDALRasterIOExtraArg's floating-point window)
+    /// of one band into a bufWidth x bufHeight buffer, resampling with <paramref name="resampling"/>.
+    /// Used to put a band of one grid onto another whose origin falls between its pixels (a 20 m
+    /// band read onto a 10 m grid that starts on an odd 10 m column): the integer window GDAL
+    /// also needs is the smallest one holding the fractional window, clamped to the raster.
+    /// </summary>
+    public void ReadWindow<T>(
+        int band, double xOff, double yOff, double xSize, double ySize, Span<T> dest, int bufWidth, int bufHeight,
+        Resampling resampling)
+        where T : unmanaged
+    {
+        var type = GdalTypes.Of<T>();
+        if (!(xSize > 0) || !(ySize > 0) || !double.IsFinite(xOff) || !double.IsFinite(yOff))
+        {
+            throw new ArgumentOutOfRangeException(nameof(xSize), $"window ({xOff}, {yOff}, {xSize}x{ySize}) is empty or not finite");
+        }
+
+        var x0 = Math.Clamp((int)Math.Floor(xOff + 1e-9), 0, Width - 1);
+        var y0 = Math.Clamp((int)Math.Floor(yOff + 1e-9), 0, Height - 1);
+        var x1 = Math.Clamp((int)Math.Ceiling(xOff + xSize - 1e-9), x0 + 1, Width);
+        var y1 = Math.Clamp((int)Math.Ceiling(yOff + ySize - 1e-9), y0 + 1, Height);
+        CheckBuffer(dest.Length, bufWidth, bufHeight, 1, resampling);
+        using var ds = Lease();
+        var b = Band(ds.Value, band);
+        var extra = GdalNative.RasterIOExtraArg.Create(resampling);
+        extra.FloatingPointWindowValidity = 1;
+        extra.XOff = Math.Max(0, xOff);
+        extra.YOff = Math.Max(0, yOff);
+        extra.XSize = Math.Min(xSize, Width - extra.XOff);
+        extra.YSize = Math.Min(ySize, Height - extra.YOff);
+        fixed (T* p = dest)
+        {
+            GdalErrors.Reset();
+            var err = GdalNative.GDALRasterIOEx(
+                b, GdalNative.GF_Read, x0, y0, x1 - x0, y1 - y0, p, bufWidth, bufHeight, (int)type, 0, 0, &extra);
+            GdalErrors.Check(err, $"reading band {band} window ({xOff:0.###}, {yOff:0.###}, {xSize:0.###}x{ySize:0.###}) of {Name}");
+        }
+    }
+
+    /// <summary>
     /// Reads a window of several bands into <paramref name="dest"/> in band-sequential order
     /// (band, y, x): band i of <paramref name="bands"/> fills dest[i*bufWidth*bufHeight ..].
     /// </summary>
