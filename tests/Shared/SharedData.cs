@@ -1,6 +1,7 @@
-namespace S2CloudMask.Engine.Tests.Support;
+namespace S2CloudMask.Testing;
 
 /// <summary>
+/// (One file, linked into every test project: tests/Shared.)
 /// Locates the read-only reference material in <c>../shared</c> beside the repository.
 /// It is never copied into the repository, so tests that need it find it here or are
 /// skipped with the path they looked for; under CI (<c>CI=true</c>) they run and fail instead.
@@ -8,6 +9,9 @@ namespace S2CloudMask.Engine.Tests.Support;
 public static class SharedData
 {
     public static string Root { get; } = FindRoot();
+
+    /// <summary>The repository root (the folder holding S2CloudMask.sln), or null when not found.</summary>
+    public static string? RepositoryRoot { get; } = FindRepositoryRoot();
 
     public static bool Available => Directory.Exists(Path.Combine(Root, "golden"));
 
@@ -39,15 +43,20 @@ public static class SharedData
             return Path.GetFullPath(fromEnv);
         }
 
+        return Path.GetFullPath(Path.Combine(FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "..", "shared"));
+    }
+
+    private static string? FindRepositoryRoot()
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "S2CloudMask.sln")))
             {
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared"));
+                return dir.FullName;
             }
         }
 
-        return Path.GetFullPath(Path.Combine(Directory.GetCurrentDirectory(), "..", "shared"));
+        return null;
     }
 }
 
