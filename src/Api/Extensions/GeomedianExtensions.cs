@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Api.Masks;
 
@@ -8,19 +7,17 @@ namespace S2CloudMask.Api.Extensions;
 public static class GeomedianExtensions
 {
     /// <summary>
-    /// The geomedian cache (memory LRU in front of Cache:Directory, or of Redis when Cache:Redis
-    /// is set), the computer, and the cache as the reference provider of spectral-temporal models.
+    /// The geomedian cache (memory LRU in front of Cache:Directory), the computer, and the cache
+    /// as the reference provider of spectral-temporal models.
     /// </summary>
     public static IServiceCollection AddGeomedianCache(this IServiceCollection services)
     {
-        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<IGeomedianBackend>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<CacheOptions>>();
-            return string.IsNullOrWhiteSpace(options.Value.Redis)
-                ? ActivatorUtilities.CreateInstance<DiskGeomedianBackend>(sp)
-                : ActivatorUtilities.CreateInstance<RedisGeomedianBackend>(sp);
-        });
+        // The Redis backend (IGeomedianBackend over StackExchange.Redis) is not written yet:
+        // refuse to start rather than silently keep replicas' caches apart.
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations()
+            .Validate(o => string.IsNullOrWhiteSpace(o.Redis), "Cache:Redis is not supported by this build yet; leave it empty (disk cache)")
+            .ValidateOnStart();
+        services.AddSingleton<IGeomedianBackend, DiskGeomedianBackend>();
         services.AddSingleton<GeomedianCache>();
         services.AddSingleton<GeomedianComputer>();
         services.AddSingleton<GeomedianSources>();
