@@ -107,6 +107,28 @@ public sealed unsafe class GdalDataset : IDisposable
         return new GdalDataset(new DatasetHandle(handle), path, writable: false);
     }
 
+    /// <summary>
+    /// Creates a writable raster file with a driver that supports direct creation (e.g. GTiff
+    /// with TILED=YES, COMPRESS=DEFLATE), so a large output can be written block by block.
+    /// </summary>
+    public static GdalDataset Create(string path, string driver, int width, int height, int bands, GdalDataType type, params IEnumerable<string> creationOptions)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bands);
+        Gdal.Initialize();
+        GdalErrors.Reset();
+        using var options = new Utf8List(creationOptions);
+        var handle = GdalNative.GDALCreate(Driver(driver), path, width, height, bands, (int)type, options.Pointer);
+        if (handle == IntPtr.Zero)
+        {
+            throw GdalErrors.Last($"creating '{path}' ({driver}, {width}x{height}x{bands} {type})");
+        }
+
+        return new GdalDataset(new DatasetHandle(handle), path, writable: true);
+    }
+
     /// <summary>Creates a writable raster in memory (MEM driver), initialised to zero.</summary>
     public static GdalDataset CreateInMemory(int width, int height, int bands, GdalDataType type)
     {

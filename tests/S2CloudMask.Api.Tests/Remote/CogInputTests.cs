@@ -59,8 +59,7 @@ public sealed class CogInputTests : IAsyncLifetime
     /// <summary>
     /// Per-band COGs put the 20 m bands on the 10 m grid with GDAL's bilinear RasterIO, as
     /// gdalbuildvrt/gdal_translate did for stack10. The two paths may round a DN differently at
-    /// the half, so the test allows |dp| &lt;= 0.02 on 99 % of pixels and equal masks on 99 %;
-    /// measured here: identical.
+    /// the half, so the test allows |dp| &lt;= 0.02 on 99 % of pixels and equal masks on 99 %.
     /// </summary>
     [SharedFact]
     public async Task PerBandCogsMatchStack10WithinTheResamplingDifference()

@@ -108,6 +108,27 @@ public sealed class CloudClassifierTests(ITestOutputHelper output)
         Assert.Contains("13 bands", e.Message, StringComparison.Ordinal);
     }
 
+    [SharedTheory]
+    [InlineData("spectral", 37)]
+    [InlineData("fast", 1)]
+    [InlineData("fast", 410)]
+    public void StreamingInRowBlocksGivesTheWholeImageResult(string name, int blockRows)
+    {
+        var model = Model(name);
+        var clear = BandImage.FromArray(Npy.Read(SharedData.Data("clear-wright-20160101.npy")));
+        var whole = CloudClassifier.Probability(model, clear, Scaling.Identity);
+        var streamed = new float[whole.Length];
+        var next = 0;
+        StreamingClassifier.Run(model, new BandImageRows(clear), Scaling.Identity, null, blockRows, (row, p) =>
+        {
+            Assert.Equal(next, row);
+            p.Span.CopyTo(streamed.AsSpan(row * clear.Width));
+            next = row + (p.Length / clear.Width);
+        });
+        Assert.Equal(clear.Height, next);
+        Assert.Equal(whole, streamed);
+    }
+
     [Fact]
     public void MaskMarksNoDataAndUsesStrictThreshold()
     {
