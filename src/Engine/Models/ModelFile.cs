@@ -27,6 +27,38 @@ public static class ModelFile
         }
     }
 
+    /// <summary>
+    /// Every <c>*.model.json</c> embedded in <paramref name="assembly"/> under the manifest
+    /// name prefix, in name order; origin <c>embedded:FILE</c>. None is fine.
+    /// </summary>
+    public static IReadOnlyList<CloudModel> LoadEmbedded(System.Reflection.Assembly assembly, string resourcePrefix)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        var models = new List<CloudModel>();
+        foreach (var resource in assembly.GetManifestResourceNames().Order(StringComparer.Ordinal))
+        {
+            if (!resource.StartsWith(resourcePrefix, StringComparison.Ordinal)
+                || !resource.EndsWith(Extension, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            using var stream = assembly.GetManifestResourceStream(resource)
+                ?? throw new ModelFormatException($"embedded model {resource} cannot be opened");
+            var file = resource[resourcePrefix.Length..];
+            try
+            {
+                models.Add(Parse(stream, "embedded:" + file));
+            }
+            catch (Exception e) when (e is not ModelFormatException)
+            {
+                throw new ModelFormatException($"embedded model {file}: {e.Message}", e);
+            }
+        }
+
+        return models;
+    }
+
     public static CloudModel Parse(Stream json, string origin)
     {
         using var doc = JsonDocument.Parse(json, Options);
