@@ -46,6 +46,11 @@ internal static class MaskCommand
             return 2;
         }
 
+        // GDAL's block cache defaults to 5 % of RAM; a strip of blocks is all a streaming read
+        // reuses, so a small cache keeps memory bounded by the block. Decompression of the
+        // input's tiles runs on every core.
+        Gdal.SetConfigOption("GDAL_CACHEMAX", "256");
+        Gdal.SetConfigOption("GDAL_NUM_THREADS", "ALL_CPUS");
         using var source = new GdalRowSource(o.Input, model.Bands.Count);
         var scaling = Scaling.Resolve(source.Type, o.Scale, o.Offset, o.NoData);
         var (w, h) = (source.Width, source.Height);
