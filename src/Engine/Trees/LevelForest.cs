@@ -20,6 +20,7 @@ internal sealed class LevelForest
     private readonly Node[] _nodes;
     private readonly int[] _roots;
     private readonly int[] _depths;
+    private readonly bool[] _sparse;
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
 
@@ -31,6 +32,7 @@ internal sealed class LevelForest
         var leaf = new List<float>();
         _roots = new int[ensemble.TreeCount];
         _depths = new int[ensemble.TreeCount];
+        _sparse = new bool[ensemble.TreeCount];
         for (var t = 0; t < ensemble.TreeCount; t++)
         {
             _roots[t] = feature.Count;
@@ -64,6 +66,12 @@ internal sealed class LevelForest
             }
 
             _depths[t] = depth;
+
+            // A tree with far fewer leaves than its depth allows (FastTree's 16-leaf trees of
+            // depth 12) ends early for most pixels, so stepping checks for that; a dense one
+            // (XGBoost's depth-9 trees) would only pay for the check (measured both ways).
+            var leaves = queue.Count(q => q.Source < 0);
+            _sparse[t] = depth > 4 && leaves * 4 <= 1 << depth;
         }
 
         _nodes = new Node[feature.Count];
@@ -129,6 +137,7 @@ internal sealed class LevelForest
             {
                 var root = _roots[t];
                 var depth = _depths[t];
+                var sparse = _sparse[t];
                 for (var i0 = start; i0 < end; i0 += Lanes)
                 {
                     var lanes = Math.Min(Lanes, end - i0);
@@ -140,13 +149,21 @@ internal sealed class LevelForest
 
                     for (var d = 0; d < depth; d++)
                     {
+                        var moved = 0;
                         for (var l = 0; l < lanes; l++)
                         {
                             var n = nodes + node[l];
                             var right = xi[(n->Feature * stride) + l] > n->Threshold;
 
                             // bool as its byte (0 or 1): a setcc, where "? 1 : 0" may become a branch.
-                            node[l] = n->Left + *(byte*)&right;
+                            var next = n->Left + *(byte*)&right;
+                            moved |= next ^ node[l];
+                            node[l] = next;
+                        }
+
+                        if (sparse && moved == 0)
+                        {
+                            break;
                         }
                     }
 
@@ -182,6 +199,7 @@ internal sealed class LevelForest
                 // Nodes are addressed as int offsets: four ints per 16-byte record.
                 var root = Vector256.Create(_roots[t] * 4);
                 var depth = _depths[t];
+                var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
                     var p0 = lane + Vector256.Create(i0);
@@ -191,10 +209,16 @@ internal sealed class LevelForest
                     Vector256<int> n0 = root, n1 = root, n2 = root, n3 = root;
                     for (var d = 0; d < depth; d++)
                     {
-                        n0 = Step(ints, floats, x, strideV, p0, n0);
-                        n1 = Step(ints, floats, x, strideV, p1, n1);
-                        n2 = Step(ints, floats, x, strideV, p2, n2);
-                        n3 = Step(ints, floats, x, strideV, p3, n3);
+                        var moved = Step(ints, floats, x, strideV, p0, ref n0)
+                            | Step(ints, floats, x, strideV, p1, ref n1)
+                            | Step(ints, floats, x, strideV, p2, ref n2)
+                            | Step(ints, floats, x, strideV, p3, ref n3);
+
+                        // Leaves keep their index: when no lane moved, all 32 pixels are done.
+                        if (sparse && moved == Vector256<int>.Zero)
+                        {
+                            break;
+                        }
                     }
 
                     Avx.Store(acc + i0, Avx.Add(Avx.LoadVector256(acc + i0), Avx2.GatherVector256(floats + 3, n0, 4)));
@@ -206,8 +230,9 @@ internal sealed class LevelForest
         }
     }
 
+    /// <summary>One level for eight pixels; returns the lanes whose node changed (non-zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Step(int* ints, float* floats, float* x, Vector256<int> stride, Vector256<int> pixel, Vector256<int> node)
+    private static unsafe Vector256<int> Step(int* ints, float* floats, float* x, Vector256<int> stride, Vector256<int> pixel, ref Vector256<int> node)
     {
         var f = Avx2.GatherVector256(ints, node, 4);
         var th = Avx2.GatherVector256(floats + 1, node, 4);
@@ -215,7 +240,10 @@ internal sealed class LevelForest
         var v = Avx2.GatherVector256(x, Avx2.Add(Avx2.MultiplyLow(f, stride), pixel), 4);
 
         // The compare gives -1 in lanes that go right: subtracting it adds one.
-        return Avx2.ShiftLeftLogical(Avx2.Subtract(l, Avx.CompareGreaterThan(v, th).AsInt32()), 2);
+        var next = Avx2.ShiftLeftLogical(Avx2.Subtract(l, Avx.CompareGreaterThan(v, th).AsInt32()), 2);
+        var moved = next ^ node;
+        node = next;
+        return moved;
     }
 
     /// <summary>One node in 16 bytes: a split, or an absorbing leaf (threshold +inf, left = itself).</summary>
