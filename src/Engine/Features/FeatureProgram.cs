@@ -37,14 +37,14 @@ public sealed class FeatureProgram
     {
         ArgumentNullException.ThrowIfNull(expressions);
         bands ??= SpectralBands.Names;
-        var compiler = new Compiler();
+        var trees = expressions.Select(e => ExpressionParser.Parse(e, bands)).ToArray();
+        var compiler = new Compiler(trees);
         var ops = new Op[expressions.Count][];
         var usesRef = false;
         for (var f = 0; f < expressions.Count; f++)
         {
-            var tree = ExpressionParser.Parse(expressions[f], bands);
-            usesRef |= ExpressionParser.UsesReference(tree);
-            ops[f] = compiler.CompileFeature(tree);
+            usesRef |= ExpressionParser.UsesReference(trees[f]);
+            ops[f] = compiler.CompileFeature(trees[f]);
         }
 
         return new FeatureProgram(expressions, bands, ops, compiler.MaxRegisters, usesRef);
@@ -200,12 +200,46 @@ public sealed class FeatureProgram
     /// <summary>One whole-span operation; <see cref="Dest"/> -1 is the feature's output plane.</summary>
     private readonly record struct Op(OpCode Code, Operand A, Operand B, int Dest, int BandA = 0, int BandB = 0);
 
-    /// <summary>Post-order compilation with scratch registers reused as soon as they are read.</summary>
+    /// <summary>
+    /// Post-order compilation with scratch registers reused as soon as they are read. A
+    /// subexpression that occurs more than once across the features (the published lists take
+    /// <c>log(B11)</c> and <c>log(B12)</c> up to five times each) is computed once, where it
+    /// first occurs, into a register kept for the rest of the evaluation: the same operations
+    /// on the same values, so the features are bit for bit what they were.
+    /// </summary>
     private sealed class Compiler
     {
         private readonly List<Op> _ops = [];
         private readonly SortedSet<int> _free = [];
+        private readonly HashSet<string> _repeated;
+        private readonly Dictionary<string, Operand> _kept = new(StringComparer.Ordinal);
+        private readonly HashSet<int> _keptRegisters = [];
         private int _next;
+
+        public Compiler(IEnumerable<Expr> trees)
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            void Count(Expr e)
+            {
+                if (e is NegateExpr or BinaryExpr or CallExpr)
+                {
+                    var key = Key(e);
+                    counts[key] = counts.GetValueOrDefault(key) + 1;
+                }
+
+                foreach (var child in Children(e))
+                {
+                    Count(child);
+                }
+            }
+
+            foreach (var t in trees)
+            {
+                Count(t);
+            }
+
+            _repeated = [.. counts.Where(kv => kv.Value > 1).Select(kv => kv.Key)];
+        }
 
         public int MaxRegisters => _next;
 
@@ -215,7 +249,10 @@ public sealed class FeatureProgram
             _free.Clear();
             for (var r = 0; r < _next; r++)
             {
-                _free.Add(r);
+                if (!_keptRegisters.Contains(r))
+                {
+                    _free.Add(r);
+                }
             }
 
             var result = Emit(tree, toOutput: true);
@@ -231,6 +268,28 @@ public sealed class FeatureProgram
         }
 
         private Operand Emit(Expr e, bool toOutput)
+        {
+            if (e is NegateExpr or BinaryExpr or CallExpr && _repeated.Contains(Key(e)))
+            {
+                var key = Key(e);
+                if (!_kept.TryGetValue(key, out var kept))
+                {
+                    kept = EmitOnce(e, toOutput: false);
+                    if (kept.Kind == OperandKind.Register)
+                    {
+                        _keptRegisters.Add(kept.Index);
+                    }
+
+                    _kept[key] = kept;
+                }
+
+                return kept;
+            }
+
+            return EmitOnce(e, toOutput);
+        }
+
+        private Operand EmitOnce(Expr e, bool toOutput)
         {
             switch (e)
             {
@@ -346,11 +405,31 @@ public sealed class FeatureProgram
 
         private void Release(Operand o)
         {
-            if (o.Kind == OperandKind.Register && o.Index >= 0)
+            if (o.Kind == OperandKind.Register && o.Index >= 0 && !_keptRegisters.Contains(o.Index))
             {
                 _free.Add(o.Index);
             }
         }
+
+        /// <summary>A canonical text of a subexpression (positions left out), to find repeats.</summary>
+        private static string Key(Expr e) => e switch
+        {
+            NumberExpr n => n.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            BandExpr b => (b.OfReference ? "ref." : "") + "b" + b.Band.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ImageExpr i => i.IsReference ? "ref" : "obs",
+            NegateExpr n => "-(" + Key(n.Operand) + ")",
+            BinaryExpr b => "(" + Key(b.Left) + b.Op + Key(b.Right) + ")",
+            CallExpr c => c.Function + "(" + string.Join(",", c.Args.Select(Key)) + ")",
+            _ => throw new InvalidOperationException(),
+        };
+
+        private static IEnumerable<Expr> Children(Expr e) => e switch
+        {
+            NegateExpr n => [n.Operand],
+            BinaryExpr b => [b.Left, b.Right],
+            CallExpr c => c.Args,
+            _ => [],
+        };
 
         private int Allocate()
         {

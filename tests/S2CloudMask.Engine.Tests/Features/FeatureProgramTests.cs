@@ -110,6 +110,30 @@ public sealed class FeatureProgramTests
     }
 
     [Fact]
+    public void RepeatedSubexpressionsAreComputedOnceWithIdenticalResults()
+    {
+        // The published fast-shadow list: log(B11) and log(B12) recur, nldr pairs share bands.
+        string[] exprs =
+        [
+            "B04*log(B12)", "(B04-B11)/(B04+B11)", "B05*log(B12)", "(B05-B11)/(B05+B11)", "B05*log(B11)",
+            "B04*log(B11)", "B03*log(B12)", "B03*log(B11)", "B02*log(B12)", "braycurtis(obs, ref)",
+            "nldr(obs, ref, B02, B04)", "nldr(obs, ref, B02, B12)", "log(B12)", "-log(B11) + log(B12)",
+        ];
+        var together = FeatureProgram.Compile(exprs);
+        var obs = Planes();
+        var reference = Planes(0.03f);
+        var all = new float[exprs.Length * Pixels];
+        together.Evaluate(obs, reference, Pixels, Pixels, all, new float[together.ScratchLength(Pixels)]);
+        for (var f = 0; f < exprs.Length; f++)
+        {
+            var alone = FeatureProgram.Compile([exprs[f]]);
+            var one = new float[Pixels];
+            alone.Evaluate(obs, reference, Pixels, Pixels, one, new float[Math.Max(1, alone.ScratchLength(Pixels))]);
+            Assert.Equal(one, all.AsSpan(f * Pixels, Pixels).ToArray());
+        }
+    }
+
+    [Fact]
     public void ScratchRegistersAreReusedAcrossDeepExpressions()
     {
         var program = FeatureProgram.Compile(["((B02+B03)*(B04+B05))/((B06+B07)*(B08+B8A)) - log(B11)*log(B12)"]);
