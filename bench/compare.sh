@@ -144,6 +144,12 @@ echo "$TABLE"
 echo
 
 # --- BENCHMARKS.md -----------------------------------------------------------------------
+# Sections other scripts own (bench/loadtest/loadtest.sh writes "## HTTP load test", a full
+# tile is "## Full tile") are kept from the current file and appended after this run's text.
+KEPT=""
+if [ -f "$ROOT/BENCHMARKS.md" ]; then
+    KEPT=$(awk '/^## (HTTP load test|Full tile)[ \t]*$/ { keep = 1 } /^## / && !/^## (HTTP load test|Full tile)[ \t]*$/ { keep = 0 } keep' "$ROOT/BENCHMARKS.md")
+fi
 CPU=$(lscpu | awk -F: '/^Model name/ { gsub(/^[ \t]+/, "", $2); print $2; exit }')
 CORES=$(nproc)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
@@ -238,6 +244,10 @@ EOF
     fi
     echo
     echo "Raw output of this run: \`bench/results/compare-$STAMP/\` (not committed)."
+    if [ -n "$KEPT" ]; then
+        echo
+        echo "$KEPT"
+    fi
 } > "$ROOT/BENCHMARKS.md"
 
 log "wrote $ROOT/BENCHMARKS.md (raw output in $OUT)"
