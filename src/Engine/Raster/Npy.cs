@@ -36,10 +36,19 @@ public static class Npy
     }
 
     /// <summary>Reads one array from a stream, allocating its data once.</summary>
-    public static NdArray Read(Stream stream)
+    public static NdArray Read(Stream stream) =>
+        ReadAsync(stream, null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Reads one array from a stream, allocating its data once. <paramref name="checkHeader"/>
+    /// sees the dtype and shape before anything is allocated for the data, so a caller can
+    /// refuse a header that claims more than it accepts (it throws) without reading further.
+    /// </summary>
+    public static async ValueTask<NdArray> ReadAsync(Stream stream, Action<ElementType, int[]>? checkHeader, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(stream);
         var prefix = new byte[12];
-        var got = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        var got = await stream.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         if (got < 10)
         {
             throw Malformed(got == 0 ? "the body is empty" : "too short to be a .npy file");
@@ -50,7 +59,7 @@ public static class Npy
         prefix.AsSpan(0, Math.Min(got, header.Length)).CopyTo(header);
         if (header.Length > got)
         {
-            var more = stream.ReadAtLeast(header.AsSpan(got), header.Length - got, throwOnEndOfStream: false);
+            var more = await stream.ReadAtLeastAsync(header.AsMemory(got), header.Length - got, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (more < header.Length - got)
             {
                 throw Malformed("the header is truncated");
@@ -58,6 +67,7 @@ public static class Npy
         }
 
         var (type, shape, _) = ReadHeader(header);
+        checkHeader?.Invoke(type, shape);
         var count = NdArray.ElementCount(shape) * type.Size();
         if (count > Array.MaxLength)
         {
@@ -74,7 +84,7 @@ public static class Npy
         var start = Math.Max(0, leftover);
         if (start < count)
         {
-            var read = stream.ReadAtLeast(data.AsSpan(start), (int)count - start, throwOnEndOfStream: false);
+            var read = await stream.ReadAtLeastAsync(data.AsMemory(start), (int)count - start, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (read < count - start)
             {
                 throw Malformed($"data is truncated: shape {Format(shape)} of {type.NpyDescr()} needs {count} bytes, {start + read} present");

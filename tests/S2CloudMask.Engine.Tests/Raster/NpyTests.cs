@@ -66,6 +66,28 @@ public sealed class NpyTests
     }
 
     [Fact]
+    public async Task HeaderCheckSeesShapeBeforeTheDataIsReadAndCanRefuse()
+    {
+        // A header claiming 4 GB of float32 with no data behind it: refused from the header alone.
+        var bytes = Build(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (32768, 32768), }", 0);
+        var seen = (ElementType.Bool, Array.Empty<int>());
+        var e = await Assert.ThrowsAsync<InputTooLargeException>(async () => await Npy.ReadAsync(
+            new MemoryStream(bytes),
+            (type, shape) =>
+            {
+                seen = (type, shape);
+                throw new InputTooLargeException("too many pixels");
+            },
+            CancellationToken.None));
+        Assert.Equal("too many pixels", e.Message);
+        Assert.Equal(ElementType.Float32, seen.Item1);
+        Assert.Equal([32768, 32768], seen.Item2);
+
+        var ok = await Npy.ReadAsync(new MemoryStream(Npy.ToBytes(NdArray.Create(new float[] { 1, 2, 3 }, 3))), (_, _) => { }, CancellationToken.None);
+        Assert.Equal([1f, 2f, 3f], ok.AsSpan<float>().ToArray());
+    }
+
+    [Fact]
     public void FortranOrderIsRejected()
     {
         var bytes = Build(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24);
