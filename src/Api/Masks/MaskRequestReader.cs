@@ -56,7 +56,7 @@ public static class MaskRequestReader
 
         if (BinaryNpyTypes.Contains(mediaType))
         {
-            return (ReadNpy(await ReadBodyAsync(request, limits, cancellationToken), limits), query);
+            return (await ReadNpyAsync(request, limits, cancellationToken), query);
         }
 
         if (TiffTypes.Contains(mediaType))
@@ -98,6 +98,48 @@ public static class MaskRequestReader
 
         // The dates are reflectance now: the caller's scaling has been applied.
         return (MaskInput.OfStack(stack, georeference), merged with { Scale = null, Offset = null, Nodata = null });
+    }
+
+    /// <summary>
+    /// A .npy body read straight into its array, allocated once: the header's shape is checked
+    /// against the limits (and against the body's length) before the data is allocated.
+    /// </summary>
+    public static async Task<MaskInput> ReadNpyAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var declared = request.ContentLength;
+        if (declared == 0)
+        {
+            throw EmptyBody();
+        }
+
+        if (declared > Math.Min(limits.MaxBodyBytes, Array.MaxLength))
+        {
+            throw TooLarge(limits);
+        }
+
+        var array = await Npy.ReadAsync(
+            request.Body,
+            (type, shape) =>
+            {
+                CheckPixels(shape.Length switch
+                {
+                    3 => (long)shape[0] * shape[1],
+                    4 => (long)shape[0] * shape[1] * shape[3],
+                    _ => 0,
+                }, limits);
+                var bytes = NdArray.ElementCount(shape) * type.Size();
+                if (bytes > limits.MaxBodyBytes)
+                {
+                    throw TooLarge(limits);
+                }
+
+                if (bytes > declared)
+                {
+                    throw new InvalidInputException("malformed-npy", $"malformed .npy: data is truncated: the header declares {bytes} bytes of data, the body has {declared} bytes in all");
+                }
+            },
+            cancellationToken);
+        return MaskInput.FromArray(array);
     }
 
     public static MaskInput ReadNpy(byte[] body, LimitsOptions limits)
