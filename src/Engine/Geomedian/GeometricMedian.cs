@@ -38,7 +38,10 @@ public static class GeometricMedian
         var watch = System.Diagnostics.Stopwatch.StartNew();
         int h = stack.Height, w = stack.Width, nb = stack.Bands, nt = stack.Dates;
         var values = new float[(long)h * w * nb];
-        var dates = Enumerable.Range(0, nt).Select(stack.Date).ToArray();
+
+        // A (y, x, band, time) row is one interleaved image of band x time channels: decoding it
+        // in one pass reads each pixel's values where they lie together.
+        var channels = BandImage.Interleaved(stack.Array.Data, stack.Array.Type, h, w, nb * nt);
         long totalIterations = 0, empty = 0;
         int maxIter = 0, minUsed = int.MaxValue, maxUsed = 0;
         var gate = new object();
@@ -47,58 +50,20 @@ public static class GeometricMedian
             0,
             h,
             new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken },
-            () => new RowState(nb, nt, w),
+            () => new RowState(nb, nt),
             (y, _, state) =>
             {
-                // Decode the row of every date to reflectance planes: the reference divides
-                // DN by 10000 in float32 before it works in float64.
-                for (var t = 0; t < nt; t++)
+                for (var x0 = 0; x0 < w; x0 += RowState.Chunk)
                 {
-                    PixelDecoder.Decode(dates[t], scaling, (long)y * w, w, state.Planes.AsSpan(t * nb * w, nb * w), w);
-                }
+                    var count = Math.Min(RowState.Chunk, w - x0);
 
-                for (var x = 0; x < w; x++)
-                {
-                    // The valid dates of this pixel, band-major: X[b * padded + i].
-                    var n = 0;
-                    for (var t = 0; t < nt; t++)
+                    // Reflectance as the reference has it: DN divided by 10000 in float32; a
+                    // nodata value makes its date unusable for this pixel, not the others.
+                    PixelDecoder.Decode(channels, scaling, ((long)y * w) + x0, count, state.Planes, RowState.Chunk, propagateNoData: false);
+                    for (var c = 0; c < count; c++)
                     {
-                        if (!float.IsNaN(state.Planes[(t * nb * w) + x]))
-                        {
-                            state.Valid[n++] = t;
-                        }
+                        Pixel(state, y, x0 + c, c);
                     }
-
-                    var padded = Padded(n);
-                    for (var b = 0; b < nb; b++)
-                    {
-                        var row = state.X.AsSpan(b * padded, padded);
-                        for (var i = 0; i < n; i++)
-                        {
-                            row[i] = state.Planes[(((state.Valid[i] * nb) + b) * w) + x];
-                        }
-
-                        row[n..].Clear();
-                    }
-
-                    var dest = values.AsSpan((int)((((long)y * w) + x) * nb), nb);
-                    if (n == 0)
-                    {
-                        dest.Fill(float.NaN);
-                        state.Empty++;
-                        continue;
-                    }
-
-                    var iterations = SolveVector(state.X.AsSpan(0, nb * padded), n, nb, eps, maxIterations, state.Y);
-                    for (var b = 0; b < nb; b++)
-                    {
-                        dest[b] = (float)state.Y[b];
-                    }
-
-                    state.Iterations += iterations;
-                    state.MaxIterations = Math.Max(state.MaxIterations, iterations);
-                    state.MinUsed = Math.Min(state.MinUsed, n);
-                    state.MaxUsed = Math.Max(state.MaxUsed, n);
                 }
 
                 return state;
@@ -116,6 +81,56 @@ public static class GeometricMedian
             });
 
         return new GeomedianResult(values, h, w, nb, nt, minUsed == int.MaxValue ? 0 : minUsed, maxUsed, empty, totalIterations, maxIter, watch.Elapsed);
+
+        // One pixel: channel (b, t) of chunk column c is at state.Planes[(b * nt + t) * Chunk + c].
+        void Pixel(RowState state, int y, int x, int c)
+        {
+            var n = 0;
+            for (var t = 0; t < nt; t++)
+            {
+                var usable = true;
+                for (var b = 0; b < nb && usable; b++)
+                {
+                    usable = !float.IsNaN(state.Planes[((((b * nt) + t) * RowState.Chunk)) + c]);
+                }
+
+                if (usable)
+                {
+                    state.Valid[n++] = t;
+                }
+            }
+
+            var padded = Padded(n);
+            for (var b = 0; b < nb; b++)
+            {
+                var row = state.X.AsSpan(b * padded, padded);
+                for (var i = 0; i < n; i++)
+                {
+                    row[i] = state.Planes[((((b * nt) + state.Valid[i]) * RowState.Chunk)) + c];
+                }
+
+                row[n..].Clear();
+            }
+
+            var dest = values.AsSpan((int)((((long)y * w) + x) * nb), nb);
+            if (n == 0)
+            {
+                dest.Fill(float.NaN);
+                state.Empty++;
+                return;
+            }
+
+            var iterations = SolveVector(state.X.AsSpan(0, nb * padded), n, nb, eps, maxIterations, state.Y);
+            for (var b = 0; b < nb; b++)
+            {
+                dest[b] = (float)state.Y[b];
+            }
+
+            state.Iterations += iterations;
+            state.MaxIterations = Math.Max(state.MaxIterations, iterations);
+            state.MinUsed = Math.Min(state.MinUsed, n);
+            state.MaxUsed = Math.Max(state.MaxUsed, n);
+        }
     }
 
     /// <summary>
@@ -333,9 +348,12 @@ public static class GeometricMedian
         return iteration;
     }
 
-    private sealed class RowState(int nb, int nt, int width)
+    private sealed class RowState(int nb, int nt)
     {
-        public float[] Planes { get; } = new float[nt * nb * width];
+        /// <summary>Pixels decoded together: their band x time channels fit in the L2 cache.</summary>
+        public const int Chunk = 64;
+
+        public float[] Planes { get; } = new float[nt * nb * Chunk];
 
         public double[] X { get; } = new double[Padded(nt) * nb];
 

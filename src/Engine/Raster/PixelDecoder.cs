@@ -17,7 +17,15 @@ public static class PixelDecoder
     /// Decodes pixels <paramref name="first"/> .. first + count (row-major over the image)
     /// into <paramref name="planes"/>: band b at <c>planes[b * planeStride ..]</c>.
     /// </summary>
-    public static void Decode(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride)
+    public static void Decode(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride) =>
+        Decode(image, scaling, first, count, planes, planeStride, propagateNoData: true);
+
+    /// <summary>
+    /// As <see cref="Decode(BandImage, in Scaling, long, int, Span{float}, int)"/>; without
+    /// <paramref name="propagateNoData"/> a nodata value stays NaN in its own band only (the
+    /// geomedian drops a date, not the whole pixel).
+    /// </summary>
+    internal static void Decode(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagateNoData)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (first < 0 || first + count > image.PixelCount)
@@ -41,7 +49,10 @@ public static class PixelDecoder
                 throw new InvalidInputException("unsupported-dtype", $"band data of type {image.Type} cannot be classified");
         }
 
-        PropagateNoData(planes, image.Bands, count, planeStride);
+        if (propagateNoData)
+        {
+            PropagateNoData(planes, image.Bands, count, planeStride);
+        }
     }
 
     private static void Gather<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride)
