@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Api.Masks;
 
@@ -7,22 +9,32 @@ namespace S2CloudMask.Api.Extensions;
 public static class GeomedianExtensions
 {
     /// <summary>
-    /// The geomedian cache (memory LRU in front of Cache:Directory), the computer, and the cache
-    /// as the reference provider of spectral-temporal models.
+    /// The geomedian cache (memory LRU in front of Cache:Directory, or of the Redis of
+    /// Cache:Redis shared by replicas), the computer, and the cache as the reference provider of
+    /// spectral-temporal models; 503 problem answers when Redis is unavailable.
     /// </summary>
     public static IServiceCollection AddGeomedianCache(this IServiceCollection services)
     {
-        // The Redis backend (IGeomedianBackend over StackExchange.Redis) is not written yet:
-        // refuse to start rather than silently keep replicas' caches apart.
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations()
-            .Validate(o => string.IsNullOrWhiteSpace(o.Redis), "Cache:Redis is not supported by this build yet; leave it empty (disk cache)")
+            .Validate(
+                o => RedisConnection.IsValid(o.Redis),
+                "Cache:Redis is not a valid StackExchange.Redis connection string (e.g. redis:6379 or host:6379,password=...,ssl=true)")
             .ValidateOnStart();
-        services.AddSingleton<IGeomedianBackend, DiskGeomedianBackend>();
+        services.AddSingleton<RedisConnection>();
+        services.AddSingleton<IGeomedianBackend>(sp =>
+            string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<CacheOptions>>().Value.Redis)
+                ? ActivatorUtilities.CreateInstance<DiskGeomedianBackend>(sp)
+                : ActivatorUtilities.CreateInstance<RedisGeomedianBackend>(sp));
         services.AddSingleton<GeomedianCache>();
         services.AddSingleton<GeomedianComputer>();
         services.AddSingleton<GeomedianSources>();
         services.AddSingleton<RemoteStackReader>();
         services.TryAddSingleton<IReferenceProvider, CachedReferenceProvider>();
+        services.AddHostedService<GeomedianStoreStartup>();
+
+        // First in line, whatever the order of registrations: the general handler answers every
+        // exception (500 for unlisted ones), so this one must see the Redis failures before it.
+        services.Insert(0, ServiceDescriptor.Singleton<IExceptionHandler, GeomedianStoreProblemHandler>());
         return services;
     }
 }

@@ -170,6 +170,12 @@ public sealed partial class DiskGeomedianBackend : IGeomedianBackend
         return Task.CompletedTask;
     }
 
+    public Task<BackendHealth> CheckAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(
+            Directory.Exists(Folder)
+                ? new BackendHealth(Name, true, $"disk folder {Folder}")
+                : new BackendHealth(Name, false, $"the disk folder {Folder} is missing"));
+
     private static void TryDelete(string path)
     {
         try

@@ -11,8 +11,9 @@ public sealed record DroppedGeomedian(string TileId, string Reason, DateTimeOffs
 /// a persistent backend (disk, or Redis shared by replicas). A memory hit is served only while
 /// the backend still holds the same version (checksum), so a replica never serves a geomedian
 /// another replica replaced or deleted. Loads and computations of one tile are single-flight:
-/// concurrent requests for a missing tile wait for one computation. A corrupt entry is dropped
-/// from the backend, logged and remembered under <see cref="Dropped"/>; it is never served.
+/// concurrent requests for a missing tile wait for one computation (per process; across
+/// replicas too when the backend offers a compute lock, as Redis does). A corrupt entry is
+/// dropped from the backend, logged and remembered under <see cref="Dropped"/>; it is never served.
 /// </summary>
 public sealed partial class GeomedianCache
 {
@@ -23,7 +24,7 @@ public sealed partial class GeomedianCache
     private readonly Dictionary<string, LinkedListNode<MemoryEntry>> _memory = new(StringComparer.Ordinal);
     private readonly LinkedList<MemoryEntry> _lru = new();
     private readonly ConcurrentDictionary<string, Lazy<Task<StoredGeomedian?>>> _loads = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<StoredGeomedian>>> _computations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<(StoredGeomedian Geomedian, bool Computed)>>> _computations = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DroppedGeomedian> _dropped = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
     private long _memoryBytes;
@@ -91,7 +92,7 @@ public sealed partial class GeomedianCache
 
         // The write is not cancelled half-way by the caller: the backend replaces atomically anyway.
         await _backend.WriteAsync(geomedian, CancellationToken.None);
-        Remember(geomedian, await _backend.GetVersionAsync(geomedian.TileId, CancellationToken.None));
+        Remember(geomedian, CurrentFor(geomedian, await _backend.GetVersionAsync(geomedian.TileId, CancellationToken.None)));
         _dropped.TryRemove(geomedian.TileId, out _);
         _lastUsed[geomedian.TileId] = DateTimeOffset.UtcNow;
         LogStored(_logger, geomedian.TileId, geomedian.Height, geomedian.Width, geomedian.Source, _backend.Name);
@@ -126,14 +127,14 @@ public sealed partial class GeomedianCache
 
         var computation = _computations.GetOrAdd(
             tileId,
-            id => new Lazy<Task<StoredGeomedian>>(async () => await StoreAsync(await compute(CancellationToken.None), CancellationToken.None)));
+            id => new Lazy<Task<(StoredGeomedian, bool)>>(() => ComputeOnceAsync(id, usable, compute)));
         try
         {
-            return (await computation.Value.WaitAsync(cancellationToken), true);
+            return await computation.Value.WaitAsync(cancellationToken);
         }
         finally
         {
-            _computations.TryRemove(new KeyValuePair<string, Lazy<Task<StoredGeomedian>>>(tileId, computation));
+            _computations.TryRemove(new KeyValuePair<string, Lazy<Task<(StoredGeomedian Geomedian, bool Computed)>>>(tileId, computation));
         }
     }
 
@@ -177,6 +178,41 @@ public sealed partial class GeomedianCache
         }
     }
 
+    /// <summary>
+    /// The one computation of this process for the tile: under the backend's cross-replica lock
+    /// when it has one, and then first looking whether another replica stored it meanwhile.
+    /// Not cancelled by the first caller going away, since the others still want it.
+    /// </summary>
+    private async Task<(StoredGeomedian, bool)> ComputeOnceAsync(
+        string tileId, Func<StoredGeomedian, bool> usable, Func<CancellationToken, Task<StoredGeomedian>> compute)
+    {
+        await using var held = await _backend.LockForComputeAsync(tileId, CancellationToken.None);
+        if (held is not null)
+        {
+            try
+            {
+                if (await FindAsync(tileId, CancellationToken.None) is { } stored && usable(stored))
+                {
+                    return (stored, false);
+                }
+            }
+            catch (CorruptGeomedianException)
+            {
+                // Dropped and reported; computed again below.
+            }
+        }
+
+        return (await StoreAsync(await compute(CancellationToken.None), CancellationToken.None), true);
+    }
+
+    /// <summary>
+    /// The version when it is the version of <paramref name="geomedian"/> (the version starts with
+    /// the checksum); null when another writer replaced the entry in between, so the memory copy
+    /// is not taken for the newer entry.
+    /// </summary>
+    private static string? CurrentFor(StoredGeomedian geomedian, string? version) =>
+        version is not null && geomedian.Checksum.Length > 0 && version.StartsWith(geomedian.Checksum, StringComparison.Ordinal) ? version : null;
+
     private async Task<StoredGeomedian?> LoadAsync(string tileId)
     {
         try
@@ -184,7 +220,7 @@ public sealed partial class GeomedianCache
             var loaded = await _backend.ReadAsync(tileId, CancellationToken.None);
             if (loaded is not null)
             {
-                Remember(loaded, await _backend.GetVersionAsync(tileId, CancellationToken.None));
+                Remember(loaded, CurrentFor(loaded, await _backend.GetVersionAsync(tileId, CancellationToken.None)));
             }
 
             return loaded;
@@ -205,7 +241,7 @@ public sealed partial class GeomedianCache
         {
             await _backend.DeleteAsync(tileId, CancellationToken.None);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or GeomedianStoreUnavailableException)
         {
             LogDropFailed(_logger, e, tileId);
         }

@@ -20,3 +20,20 @@ public sealed class CorruptGeomedianException(string tileId, string reason)
 
     public string Reason { get; } = reason;
 }
+
+/// <summary>
+/// The persistent store (Redis) could not be reached or answered an error: 503
+/// "geomedian-store-unavailable" with Retry-After, naming the store and its endpoint (never
+/// its password). Requests that need no geomedian are unaffected.
+/// </summary>
+public sealed class GeomedianStoreUnavailableException(string store, string endpoint, string reason, Exception? inner = null)
+    : Exception($"the shared geomedian cache ({store} at {endpoint}) is unavailable: {reason}; retry later", inner)
+{
+    public const string Code = "geomedian-store-unavailable";
+
+    public const int RetryAfterSeconds = 5;
+
+    public string Store { get; } = store;
+
+    public string Endpoint { get; } = endpoint;
+}

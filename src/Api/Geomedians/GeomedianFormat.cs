@@ -150,6 +150,30 @@ public static class GeomedianFormat
         return header;
     }
 
+    /// <summary>
+    /// The header of an entry of <paramref name="totalLength"/> bytes from its first bytes
+    /// (<paramref name="prefix"/>, at least <see cref="HeaderEnd"/> of them), with the same
+    /// length check as <see cref="ReadHeaderOnly(Stream, string)"/>: for stores that can read a
+    /// range (Redis GETRANGE) without fetching the pixels.
+    /// </summary>
+    public static GeomedianHeader ReadHeaderOnly(byte[] prefix, long totalLength, string tileId)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        using var stream = new MemoryStream(prefix, writable: false);
+        var (header, headerBytes) = ReadHeader(stream, tileId, null);
+        var expected = 12 + headerBytes + PayloadBytes(header, tileId) + ChecksumLength;
+        if (totalLength != expected)
+        {
+            throw new CorruptGeomedianException(tileId, $"the entry holds {totalLength} bytes, its header promises {expected} (truncated?)");
+        }
+
+        return header;
+    }
+
+    /// <summary>How many leading bytes hold the signature, header length and header; null when fewer than 12 bytes are given.</summary>
+    public static long? HeaderEnd(ReadOnlySpan<byte> prefix) =>
+        prefix.Length < 12 ? null : 12L + Math.Max(0, BinaryPrimitives.ReadInt32LittleEndian(prefix[8..12]));
+
     private static (GeomedianHeader Header, int Bytes) ReadHeader(Stream stream, string tileId, IncrementalHash? hash)
     {
         var prefix = new byte[12];

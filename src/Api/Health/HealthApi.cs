@@ -1,5 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Engine.Models;
 
 namespace S2CloudMask.Api.Health;
@@ -17,7 +19,8 @@ public static class HealthApi
 
         group.MapGet("/readyz", Ready)
             .WithName("Readyz")
-            .WithSummary("Readiness: models loaded and GDAL initialised (503 otherwise)");
+            .WithSummary("Readiness: models loaded and GDAL initialised (503 otherwise)")
+            .WithDescription("Also reports the geomedian store (disk, or Redis and whether it answers). An unreachable Redis is reported, not counted against readiness: it is shared by every replica, and requests without a tileId still work.");
 
         return app;
     }
@@ -30,7 +33,8 @@ public static class HealthApi
     public static Ok<HealthReport> Alive(GdalStatus gdal) =>
         TypedResults.Ok(new HealthReport("alive", ServiceVersion, Environment.Version.ToString(), gdal.Version));
 
-    public static Results<Ok<ReadinessReport>, JsonHttpResult<ReadinessReport>> Ready(ModelCatalog catalog, GdalStatus gdal)
+    public static async Task<Results<Ok<ReadinessReport>, JsonHttpResult<ReadinessReport>>> Ready(
+        ModelCatalog catalog, GdalStatus gdal, [FromServices] IGeomedianBackend? geomedians = null, CancellationToken cancellationToken = default)
     {
         var models = catalog.Models.Select(m => m.Name).Order(StringComparer.Ordinal).ToArray();
         var problems = new List<string>();
@@ -44,7 +48,8 @@ public static class HealthApi
             problems.Add("GDAL not initialised: " + gdal.Error);
         }
 
-        var report = new ReadinessReport(problems.Count == 0 ? "ready" : "not ready", models, gdal.Initialized, gdal.Version, problems);
+        var cache = geomedians is null ? null : await geomedians.CheckAsync(cancellationToken);
+        var report = new ReadinessReport(problems.Count == 0 ? "ready" : "not ready", models, gdal.Initialized, gdal.Version, problems, cache);
         return problems.Count == 0
             ? TypedResults.Ok(report)
             : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -57,4 +62,11 @@ public static class HealthApi
 /// <param name="Gdal">GDAL's release name, or null when libgdal could not be loaded.</param>
 public sealed record HealthReport(string Status, string Version, string Dotnet, string? Gdal);
 
-public sealed record ReadinessReport(string Status, IReadOnlyList<string> Models, bool GdalInitialized, string? Gdal, IReadOnlyList<string> Problems);
+/// <param name="Status">"ready" or "not ready".</param>
+/// <param name="Models">The loaded models.</param>
+/// <param name="GdalInitialized">Whether libgdal was loaded.</param>
+/// <param name="Gdal">GDAL's release name.</param>
+/// <param name="Problems">Why not ready.</param>
+/// <param name="Cache">The geomedian store: backend ("disk" or "redis"), whether it answers, and where (reported only).</param>
+public sealed record ReadinessReport(
+    string Status, IReadOnlyList<string> Models, bool GdalInitialized, string? Gdal, IReadOnlyList<string> Problems, BackendHealth? Cache = null);
