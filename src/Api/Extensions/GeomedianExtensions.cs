@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using S2CloudMask.Api.Geomedians;
@@ -31,10 +30,6 @@ public static class GeomedianExtensions
         services.AddSingleton<RemoteStackReader>();
         services.TryAddSingleton<IReferenceProvider, CachedReferenceProvider>();
         services.AddHostedService<GeomedianStoreStartup>();
-
-        // First in line, whatever the order of registrations: the general handler answers every
-        // exception (500 for unlisted ones), so this one must see the Redis failures before it.
-        services.Insert(0, ServiceDescriptor.Singleton<IExceptionHandler, GeomedianStoreProblemHandler>());
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
-using S2CloudMask.Api.Classification;
 
 namespace S2CloudMask.Api.Problems;
 
@@ -15,10 +14,10 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var info = ProblemTable.Map(exception);
-        if (exception is ServiceBusyException)
+        if (info.Expected)
         {
-            // Expected under load: worth an error line (it is a 5xx), not a stack trace each time.
-            LogBusy(logger, httpContext.Request.Path);
+            // Busy, or a store down: worth an error line (it is a 5xx), not a stack trace each time.
+            LogExpected(logger, httpContext.Request.Path, info.Code, info.Detail);
         }
         else if (info.Status >= StatusCodes.Status500InternalServerError)
         {
@@ -36,9 +35,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
         httpContext.Response.Clear();
         httpContext.Response.StatusCode = info.Status;
-        if (exception is ServiceBusyException busy)
+        if (info.RetryAfterSeconds is { } retry)
         {
-            httpContext.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            httpContext.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
         }
 
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -51,8 +50,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     [LoggerMessage(Level = LogLevel.Error, Message = "Request to {Path} failed: {ProblemCode}")]
     private static partial void LogServerError(ILogger logger, Exception exception, string problemCode, string path);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Request to {Path} refused: every worker busy and the queue full")]
-    private static partial void LogBusy(ILogger logger, string path);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request to {Path} refused: {ProblemCode}: {Detail}")]
+    private static partial void LogExpected(ILogger logger, string path, string problemCode, string detail);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Answered {StatusCode} {ProblemCode}: {Detail}")]
     private static partial void LogClientProblem(ILogger logger, int statusCode, string problemCode, string detail);

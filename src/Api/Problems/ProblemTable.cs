@@ -9,7 +9,12 @@ using S2CloudMask.Engine.Remote;
 namespace S2CloudMask.Api.Problems;
 
 /// <summary>What a failure becomes on the wire: status, a stable slug and a message for the caller.</summary>
-public readonly record struct ProblemInfo(int Status, string Code, string Detail);
+/// <summary>
+/// How a failure is answered. <paramref name="RetryAfterSeconds"/> becomes a Retry-After
+/// header; an <paramref name="Expected"/> 5xx (busy, a store down) is logged as one line
+/// without a stack trace.
+/// </summary>
+public readonly record struct ProblemInfo(int Status, string Code, string Detail, int? RetryAfterSeconds = null, bool Expected = false);
 
 /// <summary>
 /// The one table from exception type to HTTP status. Everything the caller got wrong is an
@@ -23,7 +28,9 @@ public static class ProblemTable
 
     public static ProblemInfo Map(Exception exception) => exception switch
     {
-        ServiceBusyException e => new(StatusCodes.Status503ServiceUnavailable, "busy", e.Message),
+        ServiceBusyException e => new(StatusCodes.Status503ServiceUnavailable, "busy", e.Message, e.RetryAfterSeconds, Expected: true),
+        GeomedianStoreUnavailableException e => new(
+            StatusCodes.Status503ServiceUnavailable, GeomedianStoreUnavailableException.Code, e.Message, GeomedianStoreUnavailableException.RetryAfterSeconds, Expected: true),
         UnsupportedMediaTypeException e => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", e.Message),
         InputTooLargeException e => new(StatusCodes.Status413PayloadTooLarge, e.Code, e.Message),
         RemoteSourceException e => Remote(e),
