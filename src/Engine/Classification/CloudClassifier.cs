@@ -151,6 +151,7 @@ public static class CloudClassifier
             float[]? block = opening ? pool.Rent(inPixels) : null;
             float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width, inEnd - inStart)) : null;
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
+            var undefined = ArrayPool<byte>.Shared.Rent(chunk);
             try
             {
                 // Without an opening, probabilities go straight to the output.
@@ -176,10 +177,10 @@ public static class CloudClassifier
                     }
 
                     model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
-                    var p = target.AsSpan((int)(targetOffset + done), count);
-                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p);
-
-                    // As in the reference, a pixel with an undefined feature has no probability.
+                    // As in the reference, a pixel with an undefined feature (nodata, log of 0)
+                    // has no probability. Its features get a stand-in so the whole chunk keeps
+                    // the fast tree path; its answer is then replaced by NaN.
+                    var anyUndefined = false;
                     for (var f = 0; f < nf; f++)
                     {
                         var plane = featurePlanes.AsSpan(f * chunk, count);
@@ -188,9 +189,29 @@ public static class CloudClassifier
                             continue;
                         }
 
+                        if (!anyUndefined)
+                        {
+                            undefined.AsSpan(0, count).Clear();
+                            anyUndefined = true;
+                        }
+
                         for (var i = 0; i < count; i++)
                         {
                             if (float.IsNaN(plane[i]))
+                            {
+                                plane[i] = 0;
+                                undefined[i] = 1;
+                            }
+                        }
+                    }
+
+                    var p = target.AsSpan((int)(targetOffset + done), count);
+                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p);
+                    if (anyUndefined)
+                    {
+                        for (var i = 0; i < count; i++)
+                        {
+                            if (undefined[i] != 0)
                             {
                                 p[i] = float.NaN;
                             }
@@ -223,6 +244,7 @@ public static class CloudClassifier
                 }
 
                 pool.Return(featurePlanes);
+                ArrayPool<byte>.Shared.Return(undefined);
                 pool.Return(scratch);
                 if (block is not null)
                 {

@@ -49,6 +49,32 @@ public sealed class CloudClassifierTests(ITestOutputHelper output)
         Assert.Equal(CloudClassifier.Nodata, mask[pixel]);
     }
 
+    [SharedFact]
+    public void NoDataPixelLeavesEveryOtherPixelUnchanged()
+    {
+        // fast-shadow has no opening, so a nodata pixel may change nothing but itself.
+        var model = Model("fast-shadow");
+        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
+        var reference = BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy")));
+        var dn = new Scaling(1e-4, 0, null);
+        var clean = CloudClassifier.Probability(model, stack.Date(5), dn, reference);
+
+        var src = stack.Array.AsSpan<float>();
+        var (h, w, nb, nt) = (stack.Height, stack.Width, stack.Bands, stack.Dates);
+        var single = new float[h * w * nb];
+        for (var i = 0; i < single.Length; i++)
+        {
+            single[i] = src[(i * nt) + 5];
+        }
+
+        const int pixel = 4321;
+        single[(pixel * nb) + 3] = float.NaN;
+        var holed = CloudClassifier.Probability(model, BandImage.FromArray(NdArray.Create(single, h, w, nb)), dn, reference);
+        Assert.True(float.IsNaN(holed[pixel]));
+        holed[pixel] = clean[pixel];
+        Assert.Equal(clean, holed);
+    }
+
     [SharedTheory]
     [InlineData("fast", false)]
     [InlineData("fast-shadow", true)]
