@@ -306,7 +306,7 @@ public static class GeometricMedian
                 for (var v = 0; v < nv; v++)
                 {
                     var d = xv[(b * nv) + v] - yb;
-                    dinv[v] += d * d;
+                    dinv[v] = Vector256.FusedMultiplyAdd(d, d, dinv[v]);
                 }
             }
 
@@ -333,7 +333,7 @@ public static class GeometricMedian
                 var acc = Vector256<double>.Zero;
                 for (var v = 0; v < nv; v++)
                 {
-                    acc += dinv[v] * xv[(b * nv) + v];
+                    acc = Vector256.FusedMultiplyAdd(dinv[v], xv[(b * nv) + v], acc);
                 }
 
                 t[b] = Vector256.Sum(acc) / dinvSum;
