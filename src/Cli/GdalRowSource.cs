@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using S2CloudMask.Engine;
 using S2CloudMask.Engine.Classification;
 using S2CloudMask.Engine.Gdal;
@@ -14,7 +13,7 @@ namespace S2CloudMask.Cli;
 internal sealed class GdalRowSource : IBandRowSource, IDisposable
 {
     private readonly GdalDataset _dataset;
-    private readonly int[] _bands;
+    private readonly int _bands;
     private byte[] _buffer = [];
 
     public GdalRowSource(string path, int bands)
@@ -25,16 +24,8 @@ internal sealed class GdalRowSource : IBandRowSource, IDisposable
             throw new InvalidInputException("wrong-band-count", $"{path} has {_dataset.BandCount} bands; expected {bands} ({string.Join(" ", SpectralBands.Names)})");
         }
 
-        _bands = [.. Enumerable.Range(1, bands)];
-        Type = _dataset.DataType(1) switch
-        {
-            GdalDataType.Byte => ElementType.UInt8,
-            GdalDataType.UInt16 => ElementType.UInt16,
-            GdalDataType.Int16 => ElementType.Int16,
-            GdalDataType.Float32 => ElementType.Float32,
-            GdalDataType.Float64 => ElementType.Float64,
-            var t => throw new InvalidInputException("unsupported-dtype", $"{path}: bands of type {t} are not supported"),
-        };
+        _bands = bands;
+        Type = GdalBandReader.ElementTypeOf(_dataset.DataType(1), path);
     }
 
     public GdalDataset Dataset => _dataset;
@@ -45,7 +36,7 @@ internal sealed class GdalRowSource : IBandRowSource, IDisposable
 
     public int Width => _dataset.Width;
 
-    public int Bands => _bands.Length;
+    public int Bands => _bands;
 
     public BandImage ReadRows(int y, int rows)
     {
@@ -55,17 +46,7 @@ internal sealed class GdalRowSource : IBandRowSource, IDisposable
             _buffer = new byte[bytes];
         }
 
-        var span = _buffer.AsSpan(0, (int)bytes);
-        switch (Type)
-        {
-            case ElementType.UInt8: _dataset.ReadBands(_bands, 0, y, Width, rows, span); break;
-            case ElementType.UInt16: _dataset.ReadBands(_bands, 0, y, Width, rows, MemoryMarshal.Cast<byte, ushort>(span)); break;
-            case ElementType.Int16: _dataset.ReadBands(_bands, 0, y, Width, rows, MemoryMarshal.Cast<byte, short>(span)); break;
-            case ElementType.Float32: _dataset.ReadBands(_bands, 0, y, Width, rows, MemoryMarshal.Cast<byte, float>(span)); break;
-            default: _dataset.ReadBands(_bands, 0, y, Width, rows, MemoryMarshal.Cast<byte, double>(span)); break;
-        }
-
-        return BandImage.Planar(_buffer, Type, Bands, rows, Width);
+        return GdalBandReader.ReadRows(_dataset, Bands, Type, y, rows, _buffer);
     }
 
     public void Dispose() => _dataset.Dispose();

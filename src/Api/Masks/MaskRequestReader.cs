@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Net.Http.Headers;
 using S2CloudMask.Api.Problems;
@@ -181,38 +180,16 @@ public static class MaskRequestReader
                 throw new InvalidInputException("wrong-band-count", "the TIFF has no raster bands");
             }
 
-            var gdalType = dataset.DataType(1);
-            var type = gdalType switch
-            {
-                GdalDataType.Byte => ElementType.UInt8,
-                GdalDataType.UInt16 => ElementType.UInt16,
-                GdalDataType.Int16 => ElementType.Int16,
-                GdalDataType.Float32 => ElementType.Float32,
-                GdalDataType.Float64 => ElementType.Float64,
-                _ => throw new InvalidInputException(
-                    "unsupported-dtype", $"TIFF bands of type {gdalType} are not supported: use Byte, UInt16, Int16, Float32 or Float64"),
-            };
-
+            var type = GdalBandReader.ElementTypeOf(dataset.DataType(1), "the TIFF");
             var bytes = (long)dataset.Width * dataset.Height * dataset.BandCount * type.Size();
             if (bytes > Array.MaxLength)
             {
                 throw new InputTooLargeException($"the TIFF's pixels take {bytes} bytes, more than one array can hold");
             }
 
-            var data = new byte[bytes];
-            var bands = Enumerable.Range(1, dataset.BandCount).ToArray();
-            var (w, h) = (dataset.Width, dataset.Height);
-            switch (type)
-            {
-                case ElementType.UInt8: dataset.ReadBands(bands, 0, 0, w, h, data.AsSpan()); break;
-                case ElementType.UInt16: dataset.ReadBands(bands, 0, 0, w, h, MemoryMarshal.Cast<byte, ushort>(data.AsSpan())); break;
-                case ElementType.Int16: dataset.ReadBands(bands, 0, 0, w, h, MemoryMarshal.Cast<byte, short>(data.AsSpan())); break;
-                case ElementType.Float32: dataset.ReadBands(bands, 0, 0, w, h, MemoryMarshal.Cast<byte, float>(data.AsSpan())); break;
-                default: dataset.ReadBands(bands, 0, 0, w, h, MemoryMarshal.Cast<byte, double>(data.AsSpan())); break;
-            }
-
+            var image = GdalBandReader.ReadRows(dataset, dataset.BandCount, type, 0, dataset.Height, new byte[bytes]);
             var georeference = new Georeference(dataset.GetGeoTransform(), dataset.ProjectionWkt);
-            return MaskInput.Single(BandImage.Planar(data, type, dataset.BandCount, h, w), georeference, dataset.GetNoData(1));
+            return MaskInput.Single(image, georeference, dataset.GetNoData(1));
         }
         catch (GdalException e)
         {

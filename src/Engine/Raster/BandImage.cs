@@ -61,12 +61,6 @@ public sealed class BandImage
 
     public long PixelCount => (long)Height * Width;
 
-    /// <summary>True when pixel k's bands sit at <c>k * Bands + b</c>: NumPy's (y, x, band) order.</summary>
-    public bool IsInterleaved => StrideBand == 1 && StrideX == Bands && StrideY == (long)Width * Bands;
-
-    /// <summary>True when band b's pixels sit at <c>b * Height * Width + k</c>: GDAL's band-sequential order.</summary>
-    public bool IsPlanar => StrideX == 1 && StrideY == Width && StrideBand == (long)Height * Width;
-
     /// <summary>A (y, x, band) array as an image.</summary>
     public static BandImage FromArray(NdArray array)
     {

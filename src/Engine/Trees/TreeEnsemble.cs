@@ -107,9 +107,6 @@ public sealed class TreeEnsemble
 
     public int MaxDepth { get; }
 
-    /// <summary>The leaf a feature vector reaches in one tree (missing values follow the node's default).</summary>
-    public int LeafOf(int tree, ReadOnlySpan<float> x) => Leaf(tree, x);
-
     /// <summary>Probability (or margin for <see cref="Aggregation.Sum"/>) for one feature vector.</summary>
     public float Predict(ReadOnlySpan<float> x)
     {
