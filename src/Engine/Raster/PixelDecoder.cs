@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace S2CloudMask.Engine.Raster;
 
@@ -36,6 +37,22 @@ public static class PixelDecoder
         if (planeStride < count || planes.Length < ((image.Bands - 1) * planeStride) + count)
         {
             throw new ArgumentException("planes too small", nameof(planes));
+        }
+
+        if (Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
+        {
+            // Bands not in planes, rows back to back: gathers, with scaling and nodata fused in.
+            var fused = image.Type switch
+            {
+                ElementType.Float32 => DecodeGathered<float>(image, scaling, first, count, planes, planeStride, propagateNoData),
+                ElementType.UInt16 => DecodeGathered<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData),
+                ElementType.Int16 => DecodeGathered<short>(image, scaling, first, count, planes, planeStride, propagateNoData),
+                _ => false,
+            };
+            if (fused)
+            {
+                return;
+            }
         }
 
         switch (image.Type)
@@ -144,6 +161,142 @@ public static class PixelDecoder
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Pixels whose bands are not contiguous planes (pixel-interleaved images, one date of a
+    /// stack) with rows back to back: eight pixels at a time, one AVX2 gather per band, the
+    /// nodata test, scaling and NaN propagation applied in the same pass in the same order
+    /// and float32 arithmetic as the plane-by-plane path. 16-bit values are gathered as
+    /// 32-bit words, so the vector loop stops where that would read past the data; the rest
+    /// goes pixel by pixel. False when the layout does not suit (nothing written then).
+    /// </summary>
+    private static unsafe bool DecodeGathered<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagate)
+        where T : unmanaged, INumberBase<T>
+    {
+        var src = MemoryMarshal.Cast<byte, T>(image.Data.AsSpan());
+        var bands = image.Bands;
+        var strideX = image.StrideX;
+        var strideBand = image.StrideBand;
+        if (strideX <= 0 || strideBand <= 0 || (strideX * 7) + (strideBand * (bands - 1)) > int.MaxValue)
+        {
+            return false;
+        }
+
+        var at = image.Offset + first * strideX;
+        var overread = typeof(T) == typeof(float) ? 0 : 1;
+        var groups = count / 8;
+        while (groups > 0 && at + ((groups * 8 - 1) * strideX) + ((bands - 1) * strideBand) + overread >= src.Length)
+        {
+            groups--;
+        }
+
+        var hasNoData = scaling.NoData is { } ndValue && !double.IsNaN(ndValue);
+        var noData = hasNoData ? (float)scaling.NoData!.Value : 0f;
+        var offset = (float)scaling.Offset;
+        var divisor = scaling.IsIdentity ? 0f : scaling.Divisor;
+        var scale = scaling.IsIdentity || divisor != 0 ? 1f : (float)scaling.Scale;
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)strideX;
+        var nan = Vector256.Create(float.NaN);
+        fixed (T* s = src)
+        fixed (float* d = planes)
+        {
+            for (var g = 0; g < groups; g++)
+            {
+                var px = s + at + (g * 8 * strideX);
+                var to = d + (g * 8);
+                var bad = Vector256<float>.Zero;
+                for (var b = 0; b < bands; b++)
+                {
+                    var idx = lanes + Vector256.Create((int)(b * strideBand));
+                    Vector256<float> v;
+                    if (typeof(T) == typeof(float))
+                    {
+                        v = Avx2.GatherVector256((float*)px, idx, 4);
+                    }
+                    else
+                    {
+                        var w = Avx2.GatherVector256((int*)px, idx, 2);
+                        w = typeof(T) == typeof(ushort)
+                            ? w & Vector256.Create(0xFFFF)
+                            : Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 16), 16);
+                        v = Avx.ConvertToVector256Single(w);
+                    }
+
+                    if (hasNoData)
+                    {
+                        v = Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(noData)), nan, v);
+                    }
+
+                    if (offset != 0)
+                    {
+                        v += Vector256.Create(offset);
+                    }
+
+                    if (divisor != 0)
+                    {
+                        v /= Vector256.Create(divisor);
+                    }
+                    else if (scale != 1)
+                    {
+                        v *= Vector256.Create(scale);
+                    }
+
+                    bad |= ~Vector256.Equals(v, v);
+                    Avx.Store(to + (b * (long)planeStride), v);
+                }
+
+                if (propagate && bad != Vector256<float>.Zero)
+                {
+                    for (var b = 0; b < bands; b++)
+                    {
+                        var slot = to + (b * (long)planeStride);
+                        Avx.Store(slot, Vector256.ConditionalSelect(bad, nan, Avx.LoadVector256(slot)));
+                    }
+                }
+            }
+
+            for (var i = groups * 8; i < count; i++)
+            {
+                var px = s + at + (i * strideX);
+                var bad = false;
+                for (var b = 0; b < bands; b++)
+                {
+                    var v = float.CreateTruncating(px[b * strideBand]);
+                    if (hasNoData && v == noData)
+                    {
+                        v = float.NaN;
+                    }
+
+                    if (offset != 0)
+                    {
+                        v += offset;
+                    }
+
+                    if (divisor != 0)
+                    {
+                        v /= divisor;
+                    }
+                    else if (scale != 1)
+                    {
+                        v *= scale;
+                    }
+
+                    bad |= float.IsNaN(v);
+                    d[(b * (long)planeStride) + i] = v;
+                }
+
+                if (propagate && bad)
+                {
+                    for (var b = 0; b < bands; b++)
+                    {
+                        d[(b * (long)planeStride) + i] = float.NaN;
+                    }
+                }
+            }
+        }
+
+        return true;
     }
 
     private static void Convert<T>(ReadOnlySpan<T> src, Span<float> dest)

@@ -72,6 +72,94 @@ public sealed class PixelDecoderTests
         Assert.Equal([2f, 102f, 12f, 112f], planes);
     }
 
+    /// <summary>
+    /// The gathered path (interleaved images, stack dates: eight pixels per step, 16-bit
+    /// values read as 32-bit words) against the plane-by-plane path on the same values, with
+    /// nodata, NaN, an offset and scaling, over ranges that end in a partial group and at
+    /// the very end of the data.
+    /// </summary>
+    [Theory]
+    [InlineData(ElementType.Float32, false)]
+    [InlineData(ElementType.Float32, true)]
+    [InlineData(ElementType.UInt16, false)]
+    [InlineData(ElementType.UInt16, true)]
+    [InlineData(ElementType.Int16, false)]
+    [InlineData(ElementType.Int16, true)]
+    public void GatheredLayoutsDecodeLikePlanes(ElementType type, bool stackDate)
+    {
+        const int H = 5, W = 13, B = 10, T = 3, Date = 1;
+        var rng = new Random(7);
+        var dn = new int[H * W * B];
+        for (var i = 0; i < dn.Length; i++)
+        {
+            dn[i] = rng.Next(8) == 0 ? 1000 : rng.Next(type == ElementType.Int16 ? -3000 : 0, 12000);
+        }
+
+        dn[(17 * B) + 4] = 0; // nodata in one band: the whole pixel goes
+
+        // (y, x, band) or (y, x, band, time) holding dn at the chosen date, and (band, y, x).
+        var len = stackDate ? dn.Length * T : dn.Length;
+        byte[] strided, planar;
+        switch (type)
+        {
+            case ElementType.Float32:
+                strided = Layout<float>(dn, len, stackDate, v => v == 1000 ? float.NaN : v / 10000f);
+                planar = Planes<float>(dn, v => v == 1000 ? float.NaN : v / 10000f);
+                break;
+            case ElementType.UInt16:
+                strided = Layout<ushort>(dn, len, stackDate, v => (ushort)v);
+                planar = Planes<ushort>(dn, v => (ushort)v);
+                break;
+            default:
+                strided = Layout<short>(dn, len, stackDate, v => (short)v);
+                planar = Planes<short>(dn, v => (short)v);
+                break;
+        }
+
+        var image = stackDate
+            ? new BandStack(new NdArray(type, [H, W, B, T], strided)).Date(Date)
+            : BandImage.Interleaved(strided, type, H, W, B);
+        var planes = BandImage.Planar(planar, type, B, H, W);
+        var scaling = type == ElementType.Float32
+            ? Scaling.Resolve(type)
+            : Scaling.Resolve(type, offset: Scaling.Baseline0400Offset, noData: 0);
+        foreach (var (first, count) in new[] { (0, H * W), (3, 50), (H * W - 21, 21), (H * W - 7, 7) })
+        {
+            foreach (var propagate in new[] { true, false })
+            {
+                var a = new float[B * count];
+                var b = new float[B * count];
+                PixelDecoder.Decode(image, scaling, first, count, a, count, propagate);
+                PixelDecoder.Decode(planes, scaling, first, count, b, count, propagate);
+                Assert.Equal(b, a);
+            }
+        }
+
+        byte[] Layout<TValue>(int[] values, int length, bool stack, Func<int, TValue> convert)
+            where TValue : unmanaged
+        {
+            var data = new TValue[length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                data[stack ? (i * T) + Date : i] = convert(values[i]);
+            }
+
+            return Bytes(data);
+        }
+
+        byte[] Planes<TValue>(int[] values, Func<int, TValue> convert)
+            where TValue : unmanaged
+        {
+            var data = new TValue[values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                data[((i % B) * H * W) + (i / B)] = convert(values[i]);
+            }
+
+            return Bytes(data);
+        }
+    }
+
     [Fact]
     public void NonPositiveScaleIsRejected()
     {
