@@ -7,8 +7,8 @@ namespace S2CloudMask.Bench.Kernels;
 /// <summary>
 /// Tree evaluation on one chunk of clear-scene pixels: the node-by-node walk of
 /// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
-/// against the level-stepping evaluator on feature planes, with AVX2 gathers and with its
-/// scalar twin. All three give identical values (checked in setup).
+/// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
+/// AVX-512 register tables. All give identical values (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Trees")]
@@ -42,30 +42,35 @@ public class TreeBenchmarks
 
         var expected = new float[Fixtures.Pixels];
         _ensemble.PredictBlock(_pixelMajor, Fixtures.Pixels, expected);
-        foreach (var gather in new[] { true, false })
+        foreach (var kernel in Enum.GetValues<TreeKernel>())
         {
-            LevelForest.UseGather = gather;
+            LevelForest.Kernel = kernel;
             _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
             if (!expected.AsSpan().SequenceEqual(_dest))
             {
-                throw new InvalidOperationException($"level stepping (gather={gather}) disagrees with the node-by-node walk");
+                throw new InvalidOperationException($"level stepping ({kernel}) disagrees with the node-by-node walk");
             }
         }
 
-        LevelForest.UseGather = true;
+        LevelForest.Kernel = TreeKernel.Avx512;
     }
 
     [Benchmark(Baseline = true)]
     public void NodeByNode() => _ensemble.PredictBlock(_pixelMajor, Fixtures.Pixels, _dest);
 
     [Benchmark]
-    public void LevelScalar()
-    {
-        LevelForest.UseGather = false;
-        _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
-        LevelForest.UseGather = true;
-    }
+    public void LevelScalar() => Run(TreeKernel.Scalar);
 
     [Benchmark]
-    public void LevelGather() => _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
+    public void LevelGather() => Run(TreeKernel.Avx2);
+
+    [Benchmark]
+    public void LevelAvx512() => Run(TreeKernel.Avx512);
+
+    private void Run(TreeKernel kernel)
+    {
+        LevelForest.Kernel = kernel;
+        _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
+        LevelForest.Kernel = TreeKernel.Avx512;
+    }
 }

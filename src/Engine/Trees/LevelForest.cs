@@ -21,6 +21,9 @@ internal sealed class LevelForest
     private readonly int[] _roots;
     private readonly int[] _depths;
     private readonly bool[] _sparse;
+    private readonly long[]? _pairs;
+    private readonly float[]? _leaves;
+    private readonly float[]? _tables;
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
 
@@ -82,6 +85,49 @@ internal sealed class LevelForest
         _aggregation = ensemble.Aggregation;
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
+        (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
+    }
+
+    /// <summary>
+    /// The layout of <see cref="AccumulateAvx512"/>: per node a 64-bit pair of its threshold
+    /// and <c>(left - root) &lt;&lt; 8 | feature</c> (one gather fetches both), its leaf value
+    /// apart, and per tree its first 32 nodes (all of levels 0-4 in breadth-first order) as
+    /// two 32-entry tables, thresholds and packed words, for register permutes. Null when a
+    /// tree or the feature count outgrows the packing.
+    /// </summary>
+    private static (long[]? Pairs, float[]? Leaves, float[]? Tables) Pack(Node[] nodes, int[] roots)
+    {
+        var pairs = new long[nodes.Length];
+        var leaves = new float[nodes.Length];
+        var tables = new float[roots.Length * 64];
+        for (var t = 0; t < roots.Length; t++)
+        {
+            var root = roots[t];
+            var end = t + 1 < roots.Length ? roots[t + 1] : nodes.Length;
+            for (var i = root; i < end; i++)
+            {
+                var n = nodes[i];
+                var left = n.Left - root;
+                if (n.Feature is < 0 or > 255 || left is < 0 or >= 1 << 23)
+                {
+                    return (null, null, null);
+                }
+
+                var packed = (left << 8) | n.Feature;
+                pairs[i] = (uint)BitConverter.SingleToInt32Bits(n.Threshold) | ((long)packed << 32);
+                leaves[i] = n.Leaf;
+            }
+
+            for (var k = 0; k < 32; k++)
+            {
+                // Slots past a small tree's end are never reached; they absorb like leaves.
+                var inside = root + k < end;
+                tables[(t * 64) + k] = inside ? nodes[root + k].Threshold : float.PositiveInfinity;
+                tables[(t * 64) + 32 + k] = BitConverter.Int32BitsToSingle(inside ? (int)(pairs[root + k] >> 32) : k << 8);
+            }
+        }
+
+        return (pairs, leaves, tables);
     }
 
     public int FeatureCount { get; }
@@ -103,10 +149,23 @@ internal sealed class LevelForest
         dest = dest[..count];
         dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
         var done = 0;
-        if (UseGather && Avx2.IsSupported)
+        var kernel = Kernel;
+        if (kernel == TreeKernel.Avx512 && (!Avx512F.VL.IsSupported || _pairs is null || FeatureCount > 32))
+        {
+            kernel = TreeKernel.Avx2;
+        }
+
+        if (kernel != TreeKernel.Scalar && Avx2.IsSupported)
         {
             done = count - (count % 32);
-            AccumulateGather(planes, stride, done, dest);
+            if (kernel == TreeKernel.Avx512)
+            {
+                AccumulateAvx512(planes, stride, done, dest);
+            }
+            else
+            {
+                AccumulateGather(planes, stride, done, dest);
+            }
         }
 
         AccumulateFrom(planes, stride, done, count, dest);
@@ -176,8 +235,125 @@ internal sealed class LevelForest
         }
     }
 
-    /// <summary>Off runs the scalar twin everywhere (tests and benchmarks compare the two).</summary>
-    internal static bool UseGather { get; set; } = true;
+    /// <summary>
+    /// Which evaluator runs: the best the processor has by default; tests and benchmarks
+    /// switch it to compare the kernels with their scalar twin. Falls back to the next one
+    /// down where the processor or the forest does not suit.
+    /// </summary>
+    internal static TreeKernel Kernel { get; set; } = TreeKernel.Avx512;
+
+    /// <summary>
+    /// AVX-512 variant of <see cref="AccumulateGather"/> for pixels [0, end), end a multiple
+    /// of 32. The first five levels take their nodes from two 32-entry register tables per
+    /// tree (permutes instead of gathers); deeper levels fetch threshold and packed word
+    /// with one 64-bit gather; a permute of the per-call feature offsets replaces the
+    /// multiply by the stride. Only the feature value and the leaf are 32-bit gathers.
+    /// </summary>
+    private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest)
+    {
+        var offsets = stackalloc int[32];
+        for (var f = 0; f < 32; f++)
+        {
+            offsets[f] = f < FeatureCount ? f * stride : 0;
+        }
+
+        var offLo = Vector512.Load(offsets);
+        var offHi = Vector512.Load(offsets + 16);
+        fixed (float* x = planes)
+        fixed (float* acc = dest)
+        fixed (long* pairs = _pairs)
+        fixed (float* leaves = _leaves)
+        fixed (float* tables = _tables)
+        {
+            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            for (var t = 0; t < _roots.Length; t++)
+            {
+                var root = _roots[t];
+                var nodes = pairs + root;
+                var leafOf = leaves + root;
+                var table = tables + (t * 64);
+                var thLo = Vector512.Load(table);
+                var thHi = Vector512.Load(table + 16);
+                var pkLo = Vector512.Load((int*)table + 32);
+                var pkHi = Vector512.Load((int*)table + 48);
+                var depth = _depths[t];
+                var top = Math.Min(depth, 5);
+                var sparse = _sparse[t];
+                for (var i0 = 0; i0 < end; i0 += 32)
+                {
+                    var p0 = lane + Vector256.Create(i0);
+                    var p1 = p0 + Vector256.Create(8);
+                    var p2 = p0 + Vector256.Create(16);
+                    var p3 = p0 + Vector256.Create(24);
+                    Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
+                    for (var d = 0; d < top; d++)
+                    {
+                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p0, ref n0);
+                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p1, ref n1);
+                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p2, ref n2);
+                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p3, ref n3);
+                    }
+
+                    for (var d = top; d < depth; d++)
+                    {
+                        var moved = PairStep(nodes, x, offLo, offHi, p0, ref n0)
+                            | PairStep(nodes, x, offLo, offHi, p1, ref n1)
+                            | PairStep(nodes, x, offLo, offHi, p2, ref n2)
+                            | PairStep(nodes, x, offLo, offHi, p3, ref n3);
+
+                        // Leaves keep their index: when no lane moved, all 32 pixels are done.
+                        if (sparse && moved == Vector256<int>.Zero)
+                        {
+                            break;
+                        }
+                    }
+
+                    Avx.Store(acc + i0, Avx.Add(Avx.LoadVector256(acc + i0), Avx2.GatherVector256(leafOf, n0, 4)));
+                    Avx.Store(acc + i0 + 8, Avx.Add(Avx.LoadVector256(acc + i0 + 8), Avx2.GatherVector256(leafOf, n1, 4)));
+                    Avx.Store(acc + i0 + 16, Avx.Add(Avx.LoadVector256(acc + i0 + 16), Avx2.GatherVector256(leafOf, n2, 4)));
+                    Avx.Store(acc + i0 + 24, Avx.Add(Avx.LoadVector256(acc + i0 + 24), Avx2.GatherVector256(leafOf, n3, 4)));
+                }
+            }
+        }
+    }
+
+    /// <summary>One of the first five levels for eight pixels: the node from the tree's register tables.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TableStep(
+        float* x, Vector512<int> offLo, Vector512<int> offHi, Vector512<float> thLo, Vector512<float> thHi,
+        Vector512<int> pkLo, Vector512<int> pkHi, Vector256<int> pixel, ref Vector256<int> node)
+    {
+        var at = node.ToVector512Unsafe();
+        var th = Avx512F.PermuteVar16x32x2(thLo, at, thHi).GetLower();
+        var pk = Avx512F.PermuteVar16x32x2(pkLo, at, pkHi).GetLower();
+        node = Next(x, offLo, offHi, pixel, th, pk);
+    }
+
+    /// <summary>A deeper level for eight pixels: threshold and packed word with one 64-bit gather per four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> PairStep(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, Vector256<int> pixel, ref Vector256<int> node)
+    {
+        var lo = Avx2.GatherVector256(nodes, node.GetLower(), 8).AsInt32();
+        var hi = Avx2.GatherVector256(nodes, node.GetUpper(), 8).AsInt32();
+        var th = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), hi).AsSingle();
+        var pk = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), hi);
+        var next = Next(x, offLo, offHi, pixel, th, pk);
+        var moved = next ^ node;
+        node = next;
+        return moved;
+    }
+
+    /// <summary><c>left + (x[feature] &gt; threshold)</c> for eight pixels, the feature's plane offset by permute.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Next(float* x, Vector512<int> offLo, Vector512<int> offHi, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+    {
+        var feature = (pk & Vector256.Create(0xFF)).ToVector512Unsafe();
+        var offset = Avx512F.PermuteVar16x32x2(offLo, feature, offHi).GetLower();
+        var v = Avx2.GatherVector256(x, offset + pixel, 4);
+
+        // The compare gives -1 in lanes that go right: subtracting it adds one.
+        return Vector256.ShiftRightLogical(pk, 8) - Avx.CompareGreaterThan(v, th).AsInt32();
+    }
 
     /// <summary>
     /// AVX2 twin of <see cref="AccumulateFrom"/> for pixels [0, end), end a multiple of 32:
@@ -248,4 +424,12 @@ internal sealed class LevelForest
 
     /// <summary>One node in 16 bytes: a split, or an absorbing leaf (threshold +inf, left = itself).</summary>
     private readonly record struct Node(int Feature, float Threshold, int Left, float Leaf);
+}
+
+/// <summary>The evaluators of <see cref="LevelForest"/>, slowest first.</summary>
+internal enum TreeKernel
+{
+    Scalar,
+    Avx2,
+    Avx512,
 }

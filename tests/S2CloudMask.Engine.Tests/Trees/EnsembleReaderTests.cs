@@ -128,16 +128,20 @@ public sealed class EnsembleReaderTests
         ens.PredictBlock(pixelMajor, n, node);
         Assert.Equal(node, level);
 
-        // The scalar twin of the gather path gives the same values.
-        LevelForest.UseGather = false;
-        try
+        // Every kernel (the scalar twin, AVX2 gathers, AVX-512 tables) gives the same values.
+        foreach (var kernel in Enum.GetValues<TreeKernel>())
         {
-            ens.PredictPlanes(planes, stride, n, level);
-            Assert.Equal(node, level);
-        }
-        finally
-        {
-            LevelForest.UseGather = true;
+            LevelForest.Kernel = kernel;
+            try
+            {
+                Array.Fill(level, -1f);
+                ens.PredictPlanes(planes, stride, n, level);
+                Assert.Equal(node, level);
+            }
+            finally
+            {
+                LevelForest.Kernel = TreeKernel.Avx512;
+            }
         }
 
         // A NaN anywhere falls back to the missing-value directions.
