@@ -15,29 +15,74 @@ namespace S2CloudMask.Engine.Features;
 public static class SpectralKernels
 {
     /// <summary>sum_b |x_b - y_b| / sum_b |x_b + y_b|.</summary>
-    public static void BrayCurtis(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
+    public static unsafe void BrayCurtis(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest)
     {
         Check(x, y, bands, stride, dest);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            Span<Vector256<float>> num = stackalloc Vector256<float>[bands];
-            Span<Vector256<float>> den = stackalloc Vector256<float>[bands];
-            for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            var num = stackalloc Lanes[bands];
+            var den = stackalloc Lanes[bands];
+            var n = new ReadOnlySpan<Lanes>(num, bands);
+            var d = new ReadOnlySpan<Lanes>(den, bands);
+
+            // Lengths were checked above: the loop reads through pointers.
+            fixed (float* px = x)
+            fixed (float* py = y)
+            fixed (float* to = dest)
             {
-                for (var b = 0; b < bands; b++)
+                if (bands is >= 8 and < 16)
                 {
-                    var xv = Vector256.Create(x.Slice((b * stride) + i, Vector256<float>.Count));
-                    var yv = Vector256.Create(y.Slice((b * stride) + i, Vector256<float>.Count));
-                    num[b] = Vector256.Abs(xv - yv);
-                    den[b] = Vector256.Abs(xv + yv);
+                    // Sentinel-2's 10 bands: NumPy's order for 8..15 terms is the tree of the
+                    // first eight, then the rest one by one; kept in registers.
+                    for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                    {
+                        var (n0, d0) = Terms(px, py, i);
+                        var (n1, d1) = Terms(px, py, stride + i);
+                        var (n2, d2) = Terms(px, py, (2 * stride) + i);
+                        var (n3, d3) = Terms(px, py, (3 * stride) + i);
+                        var (n4, d4) = Terms(px, py, (4 * stride) + i);
+                        var (n5, d5) = Terms(px, py, (5 * stride) + i);
+                        var (n6, d6) = Terms(px, py, (6 * stride) + i);
+                        var (n7, d7) = Terms(px, py, (7 * stride) + i);
+                        var ns = ((n0 + n1) + (n2 + n3)) + ((n4 + n5) + (n6 + n7));
+                        var ds = ((d0 + d1) + (d2 + d3)) + ((d4 + d5) + (d6 + d7));
+                        for (var b = 8; b < bands; b++)
+                        {
+                            var (nb, db) = Terms(px, py, (b * stride) + i);
+                            ns += nb;
+                            ds += db;
+                        }
+
+                        (ns / ds).Store(to + i);
+                    }
                 }
 
-                (PairwiseSum(Lanes.Of(num)).Value / PairwiseSum(Lanes.Of(den)).Value).CopyTo(dest.Slice(i, Vector256<float>.Count));
+                for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    for (var b = 0; b < bands; b++)
+                    {
+                        var xv = Vector256.Load(px + (b * stride) + i);
+                        var yv = Vector256.Load(py + (b * stride) + i);
+                        num[b] = new(Vector256.Abs(xv - yv));
+                        den[b] = new(Vector256.Abs(xv + yv));
+                    }
+
+                    (PairwiseSum(n).Value / PairwiseSum(d).Value).Store(to + i);
+                }
             }
         }
 
         BrayCurtisScalar(x, y, bands, stride, dest, i);
+    }
+
+    /// <summary>|x - y| and |x + y| for eight pixels of one band.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> Diff, Vector256<float> Sum) Terms(float* x, float* y, int at)
+    {
+        var xv = Vector256.Load(x + at);
+        var yv = Vector256.Load(y + at);
+        return (Vector256.Abs(xv - yv), Vector256.Abs(xv + yv));
     }
 
     public static void BrayCurtisScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int bands, int stride, Span<float> dest, int start = 0)
@@ -163,18 +208,22 @@ public static class SpectralKernels
 
         if (a.Length <= 128)
         {
-            Span<T> r = stackalloc T[8];
-            a[..8].CopyTo(r);
+            // Eight running sums in locals (registers), not a buffer: this runs per pixel.
+            T r0 = a[0], r1 = a[1], r2 = a[2], r3 = a[3], r4 = a[4], r5 = a[5], r6 = a[6], r7 = a[7];
             var i = 8;
             for (; i < a.Length - (a.Length % 8); i += 8)
             {
-                for (var j = 0; j < 8; j++)
-                {
-                    r[j] += a[i + j];
-                }
+                r0 += a[i];
+                r1 += a[i + 1];
+                r2 += a[i + 2];
+                r3 += a[i + 3];
+                r4 += a[i + 4];
+                r5 += a[i + 5];
+                r6 += a[i + 6];
+                r7 += a[i + 7];
             }
 
-            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            var res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
             for (; i < a.Length; i++)
             {
                 res += a[i];

@@ -75,23 +75,32 @@ public sealed class FeatureProgramTests
         }
     }
 
-    [Fact]
-    public void VectorKernelsEqualScalarTwinsBitForBit()
+    /// <summary>
+    /// Band counts below 8, of 8..15 (the register path) and above; values spread over
+    /// several orders of magnitude so a different summation order would show in the last bits.
+    /// </summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(13)]
+    [InlineData(20)]
+    public void VectorKernelsEqualScalarTwinsBitForBit(int bands)
     {
-        var rng = new Random(42);
+        var rng = new Random(42 + bands);
         const int n = 203;
-        var x = new float[10 * n];
-        var y = new float[10 * n];
+        var x = new float[Math.Max(10, bands) * n];
+        var y = new float[x.Length];
         for (var i = 0; i < x.Length; i++)
         {
-            x[i] = (float)rng.NextDouble();
-            y[i] = (float)rng.NextDouble();
+            x[i] = (float)(rng.NextDouble() * Math.Pow(10, rng.Next(-3, 4)));
+            y[i] = (float)(rng.NextDouble() * Math.Pow(10, rng.Next(-3, 4)));
         }
 
         var v = new float[n];
         var s = new float[n];
-        SpectralKernels.BrayCurtis(x, y, 10, n, v);
-        SpectralKernels.BrayCurtisScalar(x, y, 10, n, s);
+        SpectralKernels.BrayCurtis(x, y, bands, n, v);
+        SpectralKernels.BrayCurtisScalar(x, y, bands, n, s);
         Assert.Equal(s, v);
         SpectralKernels.Nldr(x.AsSpan(0, n), x.AsSpan(n, n), y.AsSpan(0, n), y.AsSpan(n, n), v);
         SpectralKernels.NldrScalar(x.AsSpan(0, n), x.AsSpan(n, n), y.AsSpan(0, n), y.AsSpan(n, n), s);
