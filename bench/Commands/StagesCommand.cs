@@ -175,10 +175,7 @@ internal static class StagesCommand
             var p = probability.AsSpan(done, count);
             model.Ensemble.PredictPlanes(featurePlanes, Chunk, count, p);
             var t5 = Stopwatch.GetTimestamp();
-            for (var i = 0; i < count; i++)
-            {
-                nodata[done + i] = float.IsNaN(obsPlanes[i]) ? (byte)1 : (byte)0;
-            }
+            FloatSpans.MarkNaN(obsPlanes.AsSpan(0, count), nodata.AsSpan(done, count));
 
             for (var f = 0; f < nf; f++)
             {
@@ -209,13 +206,7 @@ internal static class StagesCommand
         {
             var t0 = Stopwatch.GetTimestamp();
             GreyOpening.Open3x3(probability, obs.Width, obs.Height, 0, 0, obs.Height, opened, openScratch);
-            for (var i = 0; i < px; i++)
-            {
-                if (nodata[i] != 0)
-                {
-                    opened[i] = float.NaN;
-                }
-            }
+            FloatSpans.SetNaNWhere(opened, nodata);
 
             ticks[(int)Stage.Opening] += Stopwatch.GetTimestamp() - t0;
         }

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace S2CloudMask.Engine;
 
@@ -9,6 +10,19 @@ internal static class FloatSpans
     public static bool ContainsNaN(ReadOnlySpan<float> values)
     {
         var i = 0;
+        for (; i <= values.Length - 32; i += 32)
+        {
+            // NaN is unordered with everything: four compares, one branch per 32 values.
+            var a = Vector256.Create(values.Slice(i, 8));
+            var b = Vector256.Create(values.Slice(i + 8, 8));
+            var c = Vector256.Create(values.Slice(i + 16, 8));
+            var d = Vector256.Create(values.Slice(i + 24, 8));
+            if ((Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d)).AsInt32() != Vector256<int>.AllBitsSet)
+            {
+                return true;
+            }
+        }
+
         for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
         {
             var v = Vector256.Create(values.Slice(i, Vector256<float>.Count));
@@ -27,5 +41,69 @@ internal static class FloatSpans
         }
 
         return false;
+    }
+
+    /// <summary><c>dest[i] = 1</c> where <c>values[i]</c> is NaN, else 0.</summary>
+    public static void MarkNaN(ReadOnlySpan<float> values, Span<byte> dest)
+    {
+        if (dest.Length < values.Length)
+        {
+            throw new ArgumentException("destination too small", nameof(dest));
+        }
+
+        var i = 0;
+        var one = Vector256.Create((byte)1);
+        for (; i <= values.Length - 32; i += 32)
+        {
+            // Four compares (-1 where NaN), narrowed to 32 bytes in pixel order.
+            var a = ~Vector256.Equals(Vector256.Create(values.Slice(i, 8)), Vector256.Create(values.Slice(i, 8))).AsInt32();
+            var b = ~Vector256.Equals(Vector256.Create(values.Slice(i + 8, 8)), Vector256.Create(values.Slice(i + 8, 8))).AsInt32();
+            var c = ~Vector256.Equals(Vector256.Create(values.Slice(i + 16, 8)), Vector256.Create(values.Slice(i + 16, 8))).AsInt32();
+            var d = ~Vector256.Equals(Vector256.Create(values.Slice(i + 24, 8)), Vector256.Create(values.Slice(i + 24, 8))).AsInt32();
+            var bytes = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsByte() & one;
+            bytes.CopyTo(dest.Slice(i, 32));
+        }
+
+        for (; i < values.Length; i++)
+        {
+            dest[i] = float.IsNaN(values[i]) ? (byte)1 : (byte)0;
+        }
+    }
+
+    /// <summary>NaN where <paramref name="mask"/> is non-zero.</summary>
+    public static unsafe void SetNaNWhere(Span<float> values, ReadOnlySpan<byte> mask)
+    {
+        if (mask.Length < values.Length)
+        {
+            throw new ArgumentException("mask too small", nameof(mask));
+        }
+
+        var i = 0;
+        if (Avx2.IsSupported)
+        {
+            var nan = Vector256.Create(float.NaN);
+            fixed (float* v = values)
+            fixed (byte* m = mask)
+            {
+                for (; i <= values.Length - 8; i += 8)
+                {
+                    if (*(ulong*)(m + i) == 0)
+                    {
+                        continue;
+                    }
+
+                    var set = Vector256.Equals(Avx2.ConvertToVector256Int32(m + i), Vector256<int>.Zero);
+                    Vector256.ConditionalSelect(set.AsSingle(), Vector256.Load(v + i), nan).Store(v + i);
+                }
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (mask[i] != 0)
+            {
+                values[i] = float.NaN;
+            }
+        }
     }
 }

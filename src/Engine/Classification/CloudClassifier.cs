@@ -170,10 +170,7 @@ public static class CloudClassifier
                     if (nodata is not null)
                     {
                         // Band 0 alone tells: the decoder makes every band NaN when one is nodata.
-                        for (var i = 0; i < count; i++)
-                        {
-                            nodata[done + i] = float.IsNaN(obsPlanes[i]) ? (byte)1 : (byte)0;
-                        }
+                        FloatSpans.MarkNaN(obsPlanes.AsSpan(0, count), nodata.AsSpan(done, count));
                     }
 
                     model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
@@ -209,13 +206,7 @@ public static class CloudClassifier
                     model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p);
                     if (anyUndefined)
                     {
-                        for (var i = 0; i < count; i++)
-                        {
-                            if (undefined[i] != 0)
-                            {
-                                p[i] = float.NaN;
-                            }
-                        }
+                        FloatSpans.SetNaNWhere(p, undefined.AsSpan(0, count));
                     }
                 }
 
@@ -226,13 +217,7 @@ public static class CloudClassifier
 
                     // The reference puts NaN back where the observation is nodata after opening.
                     var skip = (rowStart - inStart) * width;
-                    for (var i = 0; i < outSpan.Length; i++)
-                    {
-                        if (nodata![skip + i] != 0)
-                        {
-                            outSpan[i] = float.NaN;
-                        }
-                    }
+                    FloatSpans.SetNaNWhere(outSpan, nodata.AsSpan(skip, outSpan.Length));
                 }
             }
             finally
