@@ -288,18 +288,18 @@ internal sealed class LevelForest
                     Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
                     for (var d = 0; d < top; d++)
                     {
-                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p0, ref n0);
-                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p1, ref n1);
-                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p2, ref n2);
-                        TableStep(x, offLo, offHi, thLo, thHi, pkLo, pkHi, p3, ref n3);
+                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
+                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
+                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
+                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
                     }
 
                     for (var d = top; d < depth; d++)
                     {
-                        var moved = PairStep(nodes, x, offLo, offHi, p0, ref n0)
-                            | PairStep(nodes, x, offLo, offHi, p1, ref n1)
-                            | PairStep(nodes, x, offLo, offHi, p2, ref n2)
-                            | PairStep(nodes, x, offLo, offHi, p3, ref n3);
+                        var moved = PairStep(nodes, x, offLo, offHi, stride, p0, ref n0)
+                            | PairStep(nodes, x, offLo, offHi, stride, p1, ref n1)
+                            | PairStep(nodes, x, offLo, offHi, stride, p2, ref n2)
+                            | PairStep(nodes, x, offLo, offHi, stride, p3, ref n3);
 
                         // Leaves keep their index: when no lane moved, all 32 pixels are done.
                         if (sparse && moved == Vector256<int>.Zero)
@@ -320,24 +320,40 @@ internal sealed class LevelForest
     /// <summary>One of the first five levels for eight pixels: the node from the tree's register tables.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void TableStep(
-        float* x, Vector512<int> offLo, Vector512<int> offHi, Vector512<float> thLo, Vector512<float> thHi,
+        float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector512<float> thLo, Vector512<float> thHi,
         Vector512<int> pkLo, Vector512<int> pkHi, Vector256<int> pixel, ref Vector256<int> node)
     {
         var at = node.ToVector512Unsafe();
         var th = Avx512F.PermuteVar16x32x2(thLo, at, thHi).GetLower();
         var pk = Avx512F.PermuteVar16x32x2(pkLo, at, pkHi).GetLower();
-        node = Next(x, offLo, offHi, pixel, th, pk);
+        node = Next(x, offLo, offHi, stride, pixel, th, pk);
     }
 
-    /// <summary>A deeper level for eight pixels: threshold and packed word with one 64-bit gather per four.</summary>
+    /// <summary>
+    /// A deeper level for eight pixels: threshold and packed word with one 64-bit gather per
+    /// four. When all eight pixels sit on one node (neighbours in an image often take the
+    /// same path), the node is read once and their values loaded side by side: no gather.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> PairStep(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, Vector256<int> pixel, ref Vector256<int> node)
+    private static unsafe Vector256<int> PairStep(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, ref Vector256<int> node)
     {
+        var n0 = node.ToScalar();
+        if (node == Vector256.Create(n0))
+        {
+            var pair = nodes[n0];
+            var packed = (int)(pair >> 32);
+            var xv = Vector256.Load(x + ((packed & 0xFF) * stride) + pixel.ToScalar());
+            var nx = Vector256.Create(packed >>> 8) - Vector256.GreaterThan(xv, Vector256.Create(BitConverter.Int32BitsToSingle((int)pair))).AsInt32();
+            var mv = nx ^ node;
+            node = nx;
+            return mv;
+        }
+
         var lo = Avx2.GatherVector256(nodes, node.GetLower(), 8).AsInt32();
         var hi = Avx2.GatherVector256(nodes, node.GetUpper(), 8).AsInt32();
         var th = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), hi).AsSingle();
         var pk = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), hi);
-        var next = Next(x, offLo, offHi, pixel, th, pk);
+        var next = Next(x, offLo, offHi, stride, pixel, th, pk);
         var moved = next ^ node;
         node = next;
         return moved;
@@ -345,11 +361,22 @@ internal sealed class LevelForest
 
     /// <summary><c>left + (x[feature] &gt; threshold)</c> for eight pixels, the feature's plane offset by permute.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Next(float* x, Vector512<int> offLo, Vector512<int> offHi, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+    private static unsafe Vector256<int> Next(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
     {
-        var feature = (pk & Vector256.Create(0xFF)).ToVector512Unsafe();
-        var offset = Avx512F.PermuteVar16x32x2(offLo, feature, offHi).GetLower();
-        var v = Avx2.GatherVector256(x, offset + pixel, 4);
+        var feature = pk & Vector256.Create(0xFF);
+        var f0 = feature.ToScalar();
+        Vector256<float> v;
+        if (feature == Vector256.Create(f0))
+        {
+            // All eight nodes split on one feature (the root always; neighbouring pixels
+            // often): their values are side by side in its plane.
+            v = Vector256.Load(x + (f0 * stride) + pixel.ToScalar());
+        }
+        else
+        {
+            var offset = Avx512F.PermuteVar16x32x2(offLo, feature.ToVector512Unsafe(), offHi).GetLower();
+            v = Avx2.GatherVector256(x, offset + pixel, 4);
+        }
 
         // The compare gives -1 in lanes that go right: subtracting it adds one.
         return Vector256.ShiftRightLogical(pk, 8) - Avx.CompareGreaterThan(v, th).AsInt32();
