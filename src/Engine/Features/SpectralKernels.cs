@@ -154,6 +154,16 @@ public static class SpectralKernels
         }
 
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= dest.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var r = G(Vector512.Create(xa.Slice(i)), Vector512.Create(xb.Slice(i)))
+                    - G(Vector512.Create(ya.Slice(i)), Vector512.Create(yb.Slice(i)));
+                r.CopyTo(dest.Slice(i));
+            }
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
             for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
@@ -178,6 +188,11 @@ public static class SpectralKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float G(float a, float b) =>
         ((2f * ((a * a) + (b * b))) + (1.5f * b) + (0.5f * a)) / (a + b + 0.5f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> G(Vector512<float> a, Vector512<float> b) =>
+        ((Vector512.Create(2f) * ((a * a) + (b * b))) + (Vector512.Create(1.5f) * b) + (Vector512.Create(0.5f) * a))
+        / (a + b + Vector512.Create(0.5f));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> G(Vector256<float> a, Vector256<float> b) =>
