@@ -162,11 +162,11 @@ internal static class StagesCommand
         {
             var count = Math.Min(Chunk, px - done);
             var t0 = Stopwatch.GetTimestamp();
-            PixelDecoder.Decode(obs, Scaling.Identity, done, count, obsPlanes, Chunk);
+            PixelDecoder.Decode(obs, Scaling.Identity, done, count, obsPlanes, Chunk, propagateNoData: true, model.Features.ObsBandMask | 1);
             var t1 = Stopwatch.GetTimestamp();
             if (reference is not null)
             {
-                PixelDecoder.Decode(reference, Scaling.Identity, done, count, refPlanes, Chunk);
+                PixelDecoder.Decode(reference, Scaling.Identity, done, count, refPlanes, Chunk, propagateNoData: true, model.Features.RefBandMask | 1);
             }
 
             var t2 = Stopwatch.GetTimestamp();

@@ -161,10 +161,11 @@ public static class CloudClassifier
                 {
                     var count = Math.Min(chunk, inPixels - done);
                     var first = ((long)inStart * width) + done;
-                    PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, chunk);
+                    // Only the bands the features read (and band 0, which tells nodata below).
+                    PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, chunk, propagateNoData: true, model.Features.ObsBandMask | 1);
                     if (reference is not null)
                     {
-                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk);
+                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk, propagateNoData: true, model.Features.RefBandMask | 1);
                     }
 
                     if (nodata is not null)

@@ -19,6 +19,57 @@ public sealed class FeatureProgram
         _ops = ops;
         RegisterCount = registers;
         UsesReference = usesReference;
+        (ObsBandMask, RefBandMask) = BandsRead(ops, bands.Count);
+    }
+
+    /// <summary>
+    /// The bands evaluation reads, bit b for band b, of the observation and of the reference
+    /// (every bit from band 64 on, or when a whole-image distance reads them all): the
+    /// decoder may leave the other planes unwritten.
+    /// </summary>
+    public ulong ObsBandMask { get; }
+
+    /// <inheritdoc cref="ObsBandMask"/>
+    public ulong RefBandMask { get; }
+
+    private static (ulong Obs, ulong Ref) BandsRead(Op[][] ops, int bandCount)
+    {
+        var all = bandCount >= 64 ? ulong.MaxValue : (1UL << bandCount) - 1;
+        ulong obs = 0, reference = 0;
+        void Read(in Operand o, ulong bits)
+        {
+            if (o.Kind == OperandKind.ObsBand)
+            {
+                obs |= bits;
+            }
+            else if (o.Kind == OperandKind.RefBand)
+            {
+                reference |= bits;
+            }
+        }
+
+        static ulong Bit(int band) => band >= 64 ? ulong.MaxValue : 1UL << band;
+
+        foreach (var op in ops.SelectMany(f => f))
+        {
+            switch (op.Code)
+            {
+                case OpCode.BrayCurtis or OpCode.Cosine or OpCode.Euclidean:
+                    Read(op.A, all);
+                    Read(op.B, all);
+                    break;
+                case OpCode.Nldr:
+                    Read(op.A, Bit(op.BandA) | Bit(op.BandB));
+                    Read(op.B, Bit(op.BandA) | Bit(op.BandB));
+                    break;
+                default:
+                    Read(op.A, Bit(op.A.Index));
+                    Read(op.B, Bit(op.B.Index));
+                    break;
+            }
+        }
+
+        return (obs, reference);
     }
 
     public IReadOnlyList<string> Expressions { get; }

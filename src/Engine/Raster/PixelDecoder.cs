@@ -26,7 +26,11 @@ public static class PixelDecoder
     /// <paramref name="propagateNoData"/> a nodata value stays NaN in its own band only (the
     /// geomedian drops a date, not the whole pixel).
     /// </summary>
-    internal static void Decode(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagateNoData)
+    /// <param name="bandMask">
+    /// Bit b set: band b is wanted. The planes of other bands may be left unwritten, though
+    /// their nodata still makes the pixel NaN in every plane written.
+    /// </param>
+    internal static void Decode(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagateNoData, ulong bandMask = ulong.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (first < 0 || first + count > image.PixelCount)
@@ -44,9 +48,9 @@ public static class PixelDecoder
             // Bands not in planes, rows back to back: gathers, with scaling and nodata fused in.
             var fused = image.Type switch
             {
-                ElementType.Float32 => DecodeGathered<float>(image, scaling, first, count, planes, planeStride, propagateNoData),
-                ElementType.UInt16 => DecodeGathered<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData),
-                ElementType.Int16 => DecodeGathered<short>(image, scaling, first, count, planes, planeStride, propagateNoData),
+                ElementType.Float32 => DecodeGathered<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                ElementType.UInt16 => DecodeGathered<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                ElementType.Int16 => DecodeGathered<short>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
                 _ => false,
             };
             if (fused)
@@ -171,7 +175,7 @@ public static class PixelDecoder
     /// 32-bit words, so the vector loop stops where that would read past the data; the rest
     /// goes pixel by pixel. False when the layout does not suit (nothing written then).
     /// </summary>
-    private static unsafe bool DecodeGathered<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagate)
+    private static unsafe bool DecodeGathered<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagate, ulong bandMask)
         where T : unmanaged, INumberBase<T>
     {
         var src = MemoryMarshal.Cast<byte, T>(image.Data.AsSpan());
@@ -201,47 +205,30 @@ public static class PixelDecoder
         fixed (T* s = src)
         fixed (float* d = planes)
         {
+            var all = bands >= 64 || bandMask == ulong.MaxValue || (bandMask & ((1UL << bands) - 1)) == (1UL << bands) - 1;
+            var records = strideBand == 1 && strideX == bands;
             for (var g = 0; g < groups; g++)
             {
                 var px = s + at + (g * 8 * strideX);
                 var to = d + (g * 8);
+                if (!all && (!propagate || (records && Clean(px, 8 * bands, hasNoData, noData))))
+                {
+                    // Nothing to propagate: only the bands the caller reads.
+                    for (var b = 0; b < bands; b++)
+                    {
+                        if ((bandMask >> b & 1) != 0)
+                        {
+                            Avx.Store(to + (b * (long)planeStride), Band(px, lanes + Vector256.Create((int)(b * strideBand)), hasNoData, noData, offset, divisor, scale));
+                        }
+                    }
+
+                    continue;
+                }
+
                 var bad = Vector256<float>.Zero;
                 for (var b = 0; b < bands; b++)
                 {
-                    var idx = lanes + Vector256.Create((int)(b * strideBand));
-                    Vector256<float> v;
-                    if (typeof(T) == typeof(float))
-                    {
-                        v = Avx2.GatherVector256((float*)px, idx, 4);
-                    }
-                    else
-                    {
-                        var w = Avx2.GatherVector256((int*)px, idx, 2);
-                        w = typeof(T) == typeof(ushort)
-                            ? w & Vector256.Create(0xFFFF)
-                            : Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 16), 16);
-                        v = Avx.ConvertToVector256Single(w);
-                    }
-
-                    if (hasNoData)
-                    {
-                        v = Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(noData)), nan, v);
-                    }
-
-                    if (offset != 0)
-                    {
-                        v += Vector256.Create(offset);
-                    }
-
-                    if (divisor != 0)
-                    {
-                        v /= Vector256.Create(divisor);
-                    }
-                    else if (scale != 1)
-                    {
-                        v *= Vector256.Create(scale);
-                    }
-
+                    var v = Band(px, lanes + Vector256.Create((int)(b * strideBand)), hasNoData, noData, offset, divisor, scale);
                     bad |= ~Vector256.Equals(v, v);
                     Avx.Store(to + (b * (long)planeStride), v);
                 }
@@ -297,6 +284,91 @@ public static class PixelDecoder
         }
 
         return true;
+    }
+
+    /// <summary>One band of eight pixels: gathered, nodata to NaN, offset, then divided or scaled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Band<T>(T* px, Vector256<int> idx, bool hasNoData, float noData, float offset, float divisor, float scale)
+        where T : unmanaged
+    {
+        Vector256<float> v;
+        if (typeof(T) == typeof(float))
+        {
+            v = Avx2.GatherVector256((float*)px, idx, 4);
+        }
+        else
+        {
+            var w = Avx2.GatherVector256((int*)px, idx, 2);
+            w = typeof(T) == typeof(ushort)
+                ? w & Vector256.Create(0xFFFF)
+                : Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(w, 16), 16);
+            v = Avx.ConvertToVector256Single(w);
+        }
+
+        if (hasNoData)
+        {
+            v = Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(noData)), Vector256.Create(float.NaN), v);
+        }
+
+        if (offset != 0)
+        {
+            v += Vector256.Create(offset);
+        }
+
+        if (divisor != 0)
+        {
+            v /= Vector256.Create(divisor);
+        }
+        else if (scale != 1)
+        {
+            v *= Vector256.Create(scale);
+        }
+
+        return v;
+    }
+
+    /// <summary>
+    /// True when none of <paramref name="n"/> stored values (n a multiple of 8) is NaN or the
+    /// nodata value: then no band of those pixels decodes to NaN (offset and scale are finite).
+    /// </summary>
+    private static unsafe bool Clean<T>(T* values, int n, bool hasNoData, float noData)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var bad = Vector256<float>.Zero;
+            for (var i = 0; i < n; i += 8)
+            {
+                var v = Vector256.Load((float*)values + i);
+                bad |= ~Vector256.Equals(v, v);
+                if (hasNoData)
+                {
+                    bad |= Vector256.Equals(v, Vector256.Create(noData));
+                }
+            }
+
+            return bad == Vector256<float>.Zero;
+        }
+
+        // Integers are never NaN; compared with nodata as the decoder does, after conversion.
+        if (!hasNoData)
+        {
+            return true;
+        }
+
+        var nd = T.CreateTruncating(noData);
+        if (float.CreateTruncating(nd) != noData)
+        {
+            return true; // no stored value converts to it
+        }
+
+        var hit = Vector128<T>.Zero;
+        for (var i = 0; i < n; i += 8)
+        {
+            hit |= Vector128.Equals(Vector128.Load(values + i), Vector128.Create(nd));
+        }
+
+        return hit == Vector128<T>.Zero;
     }
 
     private static void Convert<T>(ReadOnlySpan<T> src, Span<float> dest)

@@ -92,7 +92,7 @@ public sealed class PixelDecoderTests
         var dn = new int[H * W * B];
         for (var i = 0; i < dn.Length; i++)
         {
-            dn[i] = rng.Next(8) == 0 ? 1000 : rng.Next(type == ElementType.Int16 ? -3000 : 0, 12000);
+            dn[i] = rng.Next(60) == 0 ? 1000 : rng.Next(type == ElementType.Int16 ? -3000 : 0, 12000);
         }
 
         dn[(17 * B) + 4] = 0; // nodata in one band: the whole pixel goes
@@ -132,6 +132,20 @@ public sealed class PixelDecoderTests
                 PixelDecoder.Decode(image, scaling, first, count, a, count, propagate);
                 PixelDecoder.Decode(planes, scaling, first, count, b, count, propagate);
                 Assert.Equal(b, a);
+
+                // A subset of the bands: those planes alike, nodata in the others still counts.
+                const ulong Mask = 0b1000100101;
+                var c = new float[B * count];
+                c.AsSpan().Fill(-7);
+                PixelDecoder.Decode(image, scaling, first, count, c, count, propagate, Mask);
+                for (var band = 0; band < B; band++)
+                {
+                    var plane = c.AsSpan(band * count, count);
+                    if ((Mask >> band & 1) != 0)
+                    {
+                        Assert.Equal(b.AsSpan(band * count, count), plane);
+                    }
+                }
             }
         }
 
