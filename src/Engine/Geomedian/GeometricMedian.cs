@@ -1,6 +1,3 @@
-using System.Numerics;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using S2CloudMask.Engine.Raster;
 
 namespace S2CloudMask.Engine.Geomedian;
@@ -28,7 +25,9 @@ public sealed record GeomedianResult(
 /// modified Weiszfeld iteration of hdmedians' <c>nangeomedian</c>, in float64, started at
 /// the mean over the valid dates, stopped when a step is shorter than <c>eps</c> or after
 /// <c>maxIterations</c>. Dates with any nodata band are dropped per pixel. Rows run in
-/// parallel; every pixel is computed on its own, so the result does not depend on threads.
+/// parallel, and within a row pixels go through <see cref="LaneSolver"/> one per SIMD lane,
+/// each exactly as the scalar <see cref="Solve"/> would take it: the result depends neither
+/// on threads nor on the vector width.
 /// </summary>
 public static class GeometricMedian
 {
@@ -53,6 +52,8 @@ public static class GeometricMedian
             () => new RowState(nb, nt),
             (y, _, state) =>
             {
+                var solver = state.Solver;
+                var lanes = solver.Lanes;
                 for (var x0 = 0; x0 < w; x0 += RowState.Chunk)
                 {
                     var count = Math.Min(RowState.Chunk, w - x0);
@@ -60,9 +61,13 @@ public static class GeometricMedian
                     // Reflectance as the reference has it: DN divided by 10000 in float32; a
                     // nodata value makes its date unusable for this pixel, not the others.
                     PixelDecoder.Decode(channels, scaling, ((long)y * w) + x0, count, state.Planes, RowState.Chunk, propagateNoData: false);
-                    for (var c = 0; c < count; c++)
+                    for (var c0 = 0; c0 < count; c0 += lanes)
                     {
-                        Pixel(state, y, x0 + c, c);
+                        // Channel (b, t) of chunk column c is at Planes[(b * nt + t) * Chunk + c].
+                        var filled = Math.Min(lanes, count - c0);
+                        solver.Load(state.Planes.AsSpan(c0), RowState.Chunk, filled);
+                        solver.Solve(eps, maxIterations);
+                        Collect(state, ((long)y * w) + x0 + c0, filled);
                     }
                 }
 
@@ -82,60 +87,42 @@ public static class GeometricMedian
 
         return new GeomedianResult(values, h, w, nb, nt, minUsed == int.MaxValue ? 0 : minUsed, maxUsed, empty, totalIterations, maxIter, watch.Elapsed);
 
-        // One pixel: channel (b, t) of chunk column c is at state.Planes[(b * nt + t) * Chunk + c].
-        void Pixel(RowState state, int y, int x, int c)
+        // The solver's first `filled` lanes are the pixels from `first` on.
+        void Collect(RowState state, long first, int filled)
         {
-            var n = 0;
-            for (var t = 0; t < nt; t++)
+            var solver = state.Solver;
+            var medians = solver.Y;
+            var lanes = solver.Lanes;
+            for (var l = 0; l < filled; l++)
             {
-                var usable = true;
-                for (var b = 0; b < nb && usable; b++)
+                var dest = values.AsSpan((int)((first + l) * nb), nb);
+                var n = solver.Used[l];
+                if (n == 0)
                 {
-                    usable = !float.IsNaN(state.Planes[((((b * nt) + t) * RowState.Chunk)) + c]);
+                    dest.Fill(float.NaN);
+                    state.Empty++;
+                    continue;
                 }
 
-                if (usable)
+                for (var b = 0; b < nb; b++)
                 {
-                    state.Valid[n++] = t;
-                }
-            }
-
-            var padded = Padded(n);
-            for (var b = 0; b < nb; b++)
-            {
-                var row = state.X.AsSpan(b * padded, padded);
-                for (var i = 0; i < n; i++)
-                {
-                    row[i] = state.Planes[((((b * nt) + state.Valid[i]) * RowState.Chunk)) + c];
+                    dest[b] = (float)medians[(b * lanes) + l];
                 }
 
-                row[n..].Clear();
+                var iterations = solver.Iterations[l];
+                state.Iterations += iterations;
+                state.MaxIterations = Math.Max(state.MaxIterations, iterations);
+                state.MinUsed = Math.Min(state.MinUsed, n);
+                state.MaxUsed = Math.Max(state.MaxUsed, n);
             }
-
-            var dest = values.AsSpan((int)((((long)y * w) + x) * nb), nb);
-            if (n == 0)
-            {
-                dest.Fill(float.NaN);
-                state.Empty++;
-                return;
-            }
-
-            var iterations = SolveVector(state.X.AsSpan(0, nb * padded), n, nb, eps, maxIterations, state.Y);
-            for (var b = 0; b < nb; b++)
-            {
-                dest[b] = (float)state.Y[b];
-            }
-
-            state.Iterations += iterations;
-            state.MaxIterations = Math.Max(state.MaxIterations, iterations);
-            state.MinUsed = Math.Min(state.MinUsed, n);
-            state.MaxUsed = Math.Max(state.MaxUsed, n);
         }
     }
 
     /// <summary>
     /// The modified Weiszfeld iteration for one pixel: <paramref name="x"/> holds n points of
     /// nb coordinates; the median is left in <paramref name="y"/>. Returns the iterations run.
+    /// This is the scalar twin of <see cref="LaneSolver"/>, operation for operation (fused
+    /// multiply-adds included), so the two agree bit for bit.
     /// </summary>
     public static int Solve(ReadOnlySpan<float> x, int n, int nb, double eps, int maxIterations, double[] y, double[] next, double[] t, double[] d)
     {
@@ -160,13 +147,14 @@ public static class GeometricMedian
             iteration++;
             var zeros = 0;
             double dinvSum = 0;
+            Array.Clear(t, 0, nb);
             for (var i = 0; i < n; i++)
             {
                 double s = 0;
                 for (var b = 0; b < nb; b++)
                 {
                     var diff = x[(i * nb) + b] - y[b];
-                    s += diff * diff;
+                    s = Math.FusedMultiplyAdd(diff, diff, s);
                 }
 
                 var dist = Math.Sqrt(s);
@@ -180,6 +168,12 @@ public static class GeometricMedian
                     d[i] = 1 / dist;
                     dinvSum += d[i];
                 }
+
+                // The weighted sum of the points, divided by the sum of weights once at the end.
+                for (var b = 0; b < nb; b++)
+                {
+                    t[b] = Math.FusedMultiplyAdd(d[i], x[(i * nb) + b], t[b]);
+                }
             }
 
             if (zeros == n)
@@ -187,19 +181,9 @@ public static class GeometricMedian
                 break;
             }
 
-            Array.Clear(t, 0, nb);
-            for (var i = 0; i < n; i++)
+            for (var b = 0; b < nb; b++)
             {
-                if (d[i] == 0)
-                {
-                    continue;
-                }
-
-                var weight = d[i] / dinvSum;
-                for (var b = 0; b < nb; b++)
-                {
-                    t[b] += weight * x[(i * nb) + b];
-                }
+                t[b] /= dinvSum;
             }
 
             if (Advance(t.AsSpan(0, nb), y.AsSpan(0, nb), next.AsSpan(0, nb), dinvSum, zeros, eps))
@@ -229,7 +213,7 @@ public static class GeometricMedian
             for (var b = 0; b < nb; b++)
             {
                 var v = (t[b] - y[b]) * dinvSum;
-                r2 += v * v;
+                r2 = Math.FusedMultiplyAdd(v, v, r2);
             }
 
             var r = Math.Sqrt(r2);
@@ -244,108 +228,11 @@ public static class GeometricMedian
         for (var b = 0; b < nb; b++)
         {
             var v = y[b] - next[b];
-            step2 += v * v;
+            step2 = Math.FusedMultiplyAdd(v, v, step2);
             y[b] = next[b];
         }
 
         return Math.Sqrt(step2) < eps;
-    }
-
-    private static int Padded(int n) => (n + Vector256<double>.Count - 1) / Vector256<double>.Count * Vector256<double>.Count;
-
-    /// <summary>
-    /// The same iteration as <see cref="Solve"/>, vectorised over dates: <paramref name="x"/>
-    /// holds n points band-major (<c>x[b * padded + i]</c>, padded with zeros to whole
-    /// vectors). Sums run in another order than the scalar twin, so results differ from it in
-    /// the last bits, far inside the 1e-4 tolerance of the float64 reference.
-    /// </summary>
-    public static int SolveVector(ReadOnlySpan<double> x, int n, int nb, double eps, int maxIterations, double[] y)
-    {
-        var padded = x.Length / nb;
-        var nv = padded / Vector256<double>.Count;
-        if (padded * nb != x.Length || padded < n || nv * Vector256<double>.Count != padded)
-        {
-            throw new ArgumentException("points must be band-major and padded to whole vectors", nameof(x));
-        }
-
-        var xv = MemoryMarshal.Cast<double, Vector256<double>>(x);
-        Span<Vector256<double>> dinv = stackalloc Vector256<double>[nv];
-        Span<Vector256<double>> valid = stackalloc Vector256<double>[nv];
-        Span<double> next = stackalloc double[nb];
-        Span<double> t = stackalloc double[nb];
-        for (var v = 0; v < nv; v++)
-        {
-            var index = Vector256.Create((double)(v * 4), (v * 4) + 1, (v * 4) + 2, (v * 4) + 3);
-            valid[v] = Vector256.LessThan(index, Vector256.Create((double)n));
-        }
-
-        for (var b = 0; b < nb; b++)
-        {
-            var sum = Vector256<double>.Zero;
-            for (var v = 0; v < nv; v++)
-            {
-                sum += xv[(b * nv) + v];
-            }
-
-            y[b] = Vector256.Sum(sum) / n;
-        }
-
-        var iteration = 0;
-        while (iteration < maxIterations)
-        {
-            iteration++;
-            for (var v = 0; v < nv; v++)
-            {
-                dinv[v] = Vector256<double>.Zero;
-            }
-
-            // Squared distances of every point to y, accumulated band by band.
-            for (var b = 0; b < nb; b++)
-            {
-                var yb = Vector256.Create(y[b]);
-                for (var v = 0; v < nv; v++)
-                {
-                    var d = xv[(b * nv) + v] - yb;
-                    dinv[v] = Vector256.FusedMultiplyAdd(d, d, dinv[v]);
-                }
-            }
-
-            var zeros = 0;
-            var dinvSumV = Vector256<double>.Zero;
-            for (var v = 0; v < nv; v++)
-            {
-                var dist = Vector256.Sqrt(dinv[v]);
-                var zero = Vector256.Equals(dist, Vector256<double>.Zero) & valid[v];
-                zeros += BitOperations.PopCount(zero.ExtractMostSignificantBits());
-                var use = valid[v] & ~zero;
-                dinv[v] = Vector256.ConditionalSelect(use, Vector256<double>.One / dist, Vector256<double>.Zero);
-                dinvSumV += dinv[v];
-            }
-
-            if (zeros == n)
-            {
-                break;
-            }
-
-            var dinvSum = Vector256.Sum(dinvSumV);
-            for (var b = 0; b < nb; b++)
-            {
-                var acc = Vector256<double>.Zero;
-                for (var v = 0; v < nv; v++)
-                {
-                    acc = Vector256.FusedMultiplyAdd(dinv[v], xv[(b * nv) + v], acc);
-                }
-
-                t[b] = Vector256.Sum(acc) / dinvSum;
-            }
-
-            if (Advance(t, y, next, dinvSum, zeros, eps))
-            {
-                break;
-            }
-        }
-
-        return iteration;
     }
 
     private sealed class RowState(int nb, int nt)
@@ -355,11 +242,7 @@ public static class GeometricMedian
 
         public float[] Planes { get; } = new float[nt * nb * Chunk];
 
-        public double[] X { get; } = new double[Padded(nt) * nb];
-
-        public int[] Valid { get; } = new int[nt];
-
-        public double[] Y { get; } = new double[nb];
+        public LaneSolver Solver { get; } = LaneSolver.Create(nb, nt);
 
         public long Iterations { get; set; }
 

@@ -6,39 +6,100 @@ namespace S2CloudMask.Engine.Tests.Geomedian;
 public sealed class GeometricMedianTests
 {
     [Theory]
-    [InlineData(30, 1)]
-    [InlineData(7, 2)]
-    [InlineData(1, 3)]
-    public void VectorSolverEqualsScalarTwin(int n, int seed)
+    [InlineData(8, 1)]
+    [InlineData(4, 2)]
+    [InlineData(2, 3)]
+    public void LaneSolverEqualsScalarTwinBitForBit(int lanes, int seed)
     {
-        const int nb = 10;
-        var rng = new Random(seed);
-        var pixelMajor = new float[n * nb];
-        for (var i = 0; i < pixelMajor.Length; i++)
+        const int nb = 10, nt = 30;
+        var pixels = LanePixels(nb, nt, new Random(seed));
+        var solver = LaneSolver.Create(nb, nt, lanes);
+        Assert.Equal(lanes, solver.Lanes);
+        for (var first = 0; first < pixels.Length; first += lanes)
         {
-            pixelMajor[i] = (float)(rng.NextDouble() * 0.4);
-        }
-
-        var padded = (n + 3) / 4 * 4;
-        var bandMajor = new double[nb * padded];
-        for (var i = 0; i < n; i++)
-        {
-            for (var b = 0; b < nb; b++)
+            for (var l = 0; l < lanes; l++)
             {
-                bandMajor[(b * padded) + i] = pixelMajor[(i * nb) + b];
+                for (var t = 0; t < nt; t++)
+                {
+                    for (var b = 0; b < nb; b++)
+                    {
+                        solver.X[solver.Offset(t, b) + l] = pixels[first + l][(t * nb) + b];
+                    }
+                }
+            }
+
+            solver.Solve(1e-7, 2000);
+            for (var l = 0; l < lanes; l++)
+            {
+                // The scalar twin takes only the dates with data in every band.
+                var pixel = pixels[first + l];
+                int[] used = [.. Enumerable.Range(0, nt).Where(t => !pixel.Skip(t * nb).Take(nb).Any(float.IsNaN))];
+                float[] x = [.. used.SelectMany(t => pixel.Skip(t * nb).Take(nb))];
+                var ys = new double[nb];
+                var iterations = used.Length == 0 ? 0 : GeometricMedian.Solve(x, used.Length, nb, 1e-7, 2000, ys, new double[nb], new double[nb], new double[nt]);
+                Assert.Equal(used.Length, solver.Used[l]);
+                Assert.Equal(iterations, solver.Iterations[l]);
+
+                // The special pixels do take their paths: all dates at y stop at once, as does
+                // a correction without a step; a correction with one goes on.
+                if (first + l is 3 or 4)
+                {
+                    Assert.Equal(1, iterations);
+                }
+                else if (first + l == 5)
+                {
+                    Assert.True(iterations > 2, $"{iterations} iterations");
+                }
+                for (var b = 0; b < nb; b++)
+                {
+                    var yl = solver.Y[(b * lanes) + l];
+                    Assert.Equal(BitConverter.DoubleToInt64Bits(used.Length == 0 ? double.NaN : ys[b]), BitConverter.DoubleToInt64Bits(yl));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Eight (t, b) pixels that take every path of the iteration: random ones converging after
+    /// different counts, one with dates dropped for nodata, one without data, one whose dates
+    /// all coincide, and two whose mean is one of their dates (Vardi-Zhang's correction, with
+    /// and without a step). Dyadic values keep those means exact.
+    /// </summary>
+    private static float[][] LanePixels(int nb, int nt, Random rng)
+    {
+        var pixels = new float[8][];
+        for (var p = 0; p < pixels.Length; p++)
+        {
+            pixels[p] = new float[nt * nb];
+            for (var i = 0; i < pixels[p].Length; i++)
+            {
+                pixels[p][i] = (float)(rng.NextDouble() * 0.4);
             }
         }
 
-        var ys = new double[nb];
-        var yv = new double[nb];
-        var itS = GeometricMedian.Solve(pixelMajor, n, nb, 1e-7, 2000, ys, new double[nb], new double[nb], new double[n]);
-        var itV = GeometricMedian.SolveVector(bandMajor, n, nb, 1e-7, 2000, yv);
-        for (var b = 0; b < nb; b++)
+        pixels[1][(3 * nb) + 4] = float.NaN;
+        pixels[1][(17 * nb) + 0] = float.NaN;
+        pixels[2].AsSpan().Fill(float.NaN);
+        pixels[3].AsSpan().Fill(0.25f);
+
+        // Pairs mirrored about 0.25 in band 0, and two dates at 0.25: no step.
+        pixels[4].AsSpan().Clear();
+        for (var t = 0; t < nt; t++)
         {
-            Assert.Equal(ys[b], yv[b], 9);
+            pixels[4][t * nb] = t >= nt - 2 ? 0.25f : t % 2 == 0 ? 0.125f - (t / 2 / 1024f) : 0.375f + (t / 2 / 1024f);
         }
 
-        Assert.InRange(itV, itS - 1, itS + 1);
+        // One date at the mean 0.25, one at +3/16 and three at -1/16 from it: the weighted
+        // mean of the others is off y, so the corrected step moves.
+        pixels[5].AsSpan().Fill(float.NaN);
+        pixels[5].AsSpan(0, 5 * nb).Clear();
+        float[] offsets = [0, 3 / 16f, -1 / 16f, -1 / 16f, -1 / 16f];
+        for (var t = 0; t < offsets.Length; t++)
+        {
+            pixels[5][t * nb] = 0.25f + offsets[t];
+        }
+
+        return pixels;
     }
 
     [Fact]
@@ -86,5 +147,72 @@ public sealed class GeometricMedianTests
         var one = GeometricMedian.Compute(new BandStack(array), Scaling.Identity, maxDegreeOfParallelism: 1);
         var two = GeometricMedian.Compute(new BandStack(array), Scaling.Identity, maxDegreeOfParallelism: 2);
         Assert.Equal(one.Values, two.Values);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    [InlineData(2)]
+    public void LoadPutsEachChannelWhereOffsetSays(int lanes)
+    {
+        // Planes of a chunk (room past the last lane: whole vectors) and planes that end at
+        // the last pixel (one value at a time); lanes past the pixels get no data.
+        const int nb = 3, nt = 6, stride = 11;
+        var rng = new Random(lanes);
+        var solver = LaneSolver.Create(nb, nt, lanes);
+        foreach (var (count, length) in new[] { (lanes, nb * nt * stride), (lanes - 1, nb * nt * stride), (lanes - 1, ((nb * nt) - 1) * stride + lanes - 1) })
+        {
+            var planes = Enumerable.Range(0, length).Select(i => i % 7 == 3 ? float.NaN : (float)rng.NextDouble()).ToArray();
+            solver.Load(planes, stride, count);
+            for (var t = 0; t < nt; t++)
+            {
+                for (var b = 0; b < nb; b++)
+                {
+                    for (var l = 0; l < lanes; l++)
+                    {
+                        var expected = l < count ? planes[(((b * nt) + t) * stride) + l] : double.NaN;
+                        Assert.Equal(expected, solver.X[solver.Offset(t, b) + l]);
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ComputeGivesEachPixelItsScalarMedian()
+    {
+        // Rows of 13 pixels: whole blocks of lanes and a part block; dates dropped at random,
+        // and one pixel without data.
+        const int h = 3, w = 13, nb = 10, nt = 7;
+        var rng = new Random(5);
+        var stack = new float[h * w * nb * nt];
+        for (var i = 0; i < stack.Length; i++)
+        {
+            stack[i] = rng.Next(20) == 0 ? float.NaN : (float)(rng.NextDouble() * 0.5);
+        }
+
+        stack.AsSpan(17 * nb * nt, nb * nt).Fill(float.NaN);
+        var result = GeometricMedian.Compute(new BandStack(NdArray.Create(stack, h, w, nb, nt)), Scaling.Identity);
+
+        long iterations = 0;
+        for (var p = 0; p < h * w; p++)
+        {
+            var pixel = stack.AsSpan(p * nb * nt, nb * nt).ToArray();
+            int[] used = [.. Enumerable.Range(0, nt).Where(t => Enumerable.Range(0, nb).All(b => !float.IsNaN(pixel[(b * nt) + t])))];
+            float[] x = [.. used.SelectMany(t => Enumerable.Range(0, nb).Select(b => pixel[(b * nt) + t]))];
+            var y = new double[nb];
+            if (used.Length > 0)
+            {
+                iterations += GeometricMedian.Solve(x, used.Length, nb, 1e-4, 2000, y, new double[nb], new double[nb], new double[nt]);
+            }
+
+            for (var b = 0; b < nb; b++)
+            {
+                Assert.Equal(used.Length == 0 ? float.NaN : (float)y[b], result.Values[(p * nb) + b]);
+            }
+        }
+
+        Assert.Equal(iterations, result.TotalIterations);
+        Assert.Equal(1, result.PixelsWithoutData);
     }
 }
