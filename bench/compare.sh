@@ -2,17 +2,17 @@
 # Measures S2CloudMask against the Python reference (../shared/reference/reference.py) in
 # one run on this machine, prints a table of medians and ratios, and rewrites BENCHMARKS.md.
 #
-#   bench/compare.sh                 # 3 runs each side (medians), 4 Mpx, 2500 px geomedian
+#   bench/compare.sh                 # 5 runs each side (medians), 4 Mpx, 2500 px geomedian
 #   RUNS=5 MPX=4 PX=2500 bench/compare.sh
 #   STAGES=0 bench/compare.sh        # skip the per-stage breakdown
 #   KERNELS=1 bench/compare.sh       # also run the BenchmarkDotNet kernels (a few minutes)
 #
-# Our side: one process per workload, one warm-up then RUNS timed runs, median reported by
-# the process. Reference side: RUNS separate processes (each loads the pickles and times one
-# proba call, as reference.py bench does), median taken here.
+# Each side: RUNS separate processes per workload, taking turns (ours, reference, ours, ...).
+# Ours warms up for a second before its one timed run; the reference loads the pickles and
+# times one proba call, as reference.py bench does. Medians are taken here.
 set -euo pipefail
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 MPX=${MPX:-4}
 PX=${PX:-2500}
 STAGES=${STAGES:-1}
@@ -74,33 +74,34 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A OURS REF OURS_RUNS REF_RUNS CORES
 busy_cores() { awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "cores") { v = $(i + 1); gsub(/[)]/, "", v); printf "%s ", v } }' "$1"; }
 
-for model in fast spectral fast-shadow; do
-    log "ours: throughput $model --mpx $MPX --runs $RUNS"
-    "${BENCH[@]}" throughput "$model" --mpx "$MPX" --runs "$RUNS" | tee "$OUT/ours-$model.txt" >&2
-    OURS[$model]=$(ours_value "$model" "$OUT/ours-$model.txt")
-    OURS_RUNS[$model]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/ours-$model.txt")
-    : > "$OUT/ref-$model.txt"
+# Ours and the reference take turns, one run each per round: the machine's load drifts
+# over minutes, and alternating lets both sides see the same conditions.
+run_pair() { # NAME OURS_ARGS... -- REF_ARGS...
+    local name=$1 unit=$2
+    shift 2
+    local ours=() ref=()
+    while [[ $1 != -- ]]; do ours+=("$1"); shift; done
+    shift
+    ref=("$@")
+    : > "$OUT/ours-$name.txt"
+    : > "$OUT/ref-$name.txt"
     for ((i = 1; i <= RUNS; i++)); do
-        log "reference: bench $model --mpx $MPX ($i/$RUNS)"
-        "$PY" "$REFERENCE" bench "$model" --mpx "$MPX" | tee -a "$OUT/ref-$model.txt" >&2
+        log "ours: ${ours[*]} ($i/$RUNS)"
+        "${BENCH[@]}" "${ours[@]}" --runs 1 | tee -a "$OUT/ours-$name.txt" >&2
+        log "reference: ${ref[*]} ($i/$RUNS)"
+        "$PY" "$REFERENCE" "${ref[@]}" | tee -a "$OUT/ref-$name.txt" >&2
     done
-    CORES[$model]=$(busy_cores "$OUT/ours-$model.txt")
-    REF_RUNS[$model]=$(awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") printf "%s ", $(i + 1) }' "$OUT/ref-$model.txt")
-    REF[$model]=$(printf '%s\n' ${REF_RUNS[$model]} | median)
-done
+    OURS_RUNS[$name]=$(awk -v u="$unit" '/^run / { for (i = 1; i <= NF; i++) if ($i == u) printf "%s ", $(i - 1) }' "$OUT/ours-$name.txt")
+    OURS[$name]=$(printf '%s\n' ${OURS_RUNS[$name]} | median)
+    CORES[$name]=$(busy_cores "$OUT/ours-$name.txt")
+    REF_RUNS[$name]=$(awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") printf "%s ", $(i + 1) }' "$OUT/ref-$name.txt")
+    REF[$name]=$(printf '%s\n' ${REF_RUNS[$name]} | median)
+}
 
-log "ours: geomedian --px $PX --runs $RUNS"
-"${BENCH[@]}" geomedian --px "$PX" --runs "$RUNS" | tee "$OUT/ours-geomedian.txt" >&2
-OURS[geomedian]=$(ours_value geomedian "$OUT/ours-geomedian.txt")
-OURS_RUNS[geomedian]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "px/s") printf "%s ", $(i - 1) }' "$OUT/ours-geomedian.txt")
-: > "$OUT/ref-geomedian.txt"
-for ((i = 1; i <= RUNS; i++)); do
-    log "reference: geomedian-bench --px $PX ($i/$RUNS)"
-    "$PY" "$REFERENCE" geomedian-bench --px "$PX" | tee -a "$OUT/ref-geomedian.txt" >&2
+for model in fast spectral fast-shadow; do
+    run_pair "$model" Mpx/s throughput "$model" --mpx "$MPX" -- bench "$model" --mpx "$MPX"
 done
-CORES[geomedian]=$(busy_cores "$OUT/ours-geomedian.txt")
-REF_RUNS[geomedian]=$(awk '/^reference/ { for (i = 1; i <= NF; i++) if ($i == "=") printf "%s ", $(i + 1) }' "$OUT/ref-geomedian.txt")
-REF[geomedian]=$(printf '%s\n' ${REF_RUNS[geomedian]} | median)
+run_pair geomedian px/s geomedian --px "$PX" -- geomedian-bench --px "$PX"
 
 log "ours: bandwidth --mpx $MPX"
 "${BENCH[@]}" bandwidth --mpx "$MPX" --runs $((RUNS > 5 ? RUNS : 5)) | tee "$OUT/ours-bandwidth.txt" >&2
@@ -178,13 +179,17 @@ machine; every figure is a median of $RUNS runs.
 ## Commands
 
 \`\`\`sh
-dotnet run -c Release --project bench -- throughput fast        --mpx $MPX --runs $RUNS
-dotnet run -c Release --project bench -- throughput spectral    --mpx $MPX --runs $RUNS
-dotnet run -c Release --project bench -- throughput fast-shadow --mpx $MPX --runs $RUNS   # reference on by default
-dotnet run -c Release --project bench -- geomedian --px $PX --runs $RUNS
+# $RUNS rounds per workload, each round one process of ours then one of the reference:
+dotnet run -c Release --project bench -- throughput fast        --mpx $MPX --runs 1
+/usr/bin/python3 ../shared/reference/reference.py bench fast --mpx $MPX
+dotnet run -c Release --project bench -- throughput spectral    --mpx $MPX --runs 1
+/usr/bin/python3 ../shared/reference/reference.py bench spectral --mpx $MPX
+dotnet run -c Release --project bench -- throughput fast-shadow --mpx $MPX --runs 1   # reference on by default
+/usr/bin/python3 ../shared/reference/reference.py bench fast-shadow --mpx $MPX
+dotnet run -c Release --project bench -- geomedian --px $PX --runs 1
+/usr/bin/python3 ../shared/reference/reference.py geomedian-bench --px $PX
+# then once:
 dotnet run -c Release --project bench -- bandwidth --mpx $MPX
-/usr/bin/python3 ../shared/reference/reference.py bench fast|spectral|fast-shadow --mpx $MPX   # x $RUNS
-/usr/bin/python3 ../shared/reference/reference.py geomedian-bench --px $PX                    # x $RUNS
 \`\`\`
 
 Workloads are the reference's own: the clear Wright scene (410 x 565, 10 bands, float32
@@ -199,7 +204,8 @@ classifier of an out-of-cache image can beat it.
 
 $TABLE
 
-Runs (ours, after a warm-up of at least one run and 1 s / reference, one process each).
+Runs in the order taken (ours, each a process warmed up for at least one run and 1 s /
+reference, one process each; the sides took turns).
 "Busy cores" is our process's CPU time over wall time: below $(nproc) on a $(nproc)-core machine
 means other work held a core or the engine did not keep every core busy.
 

@@ -18,13 +18,14 @@ internal static class ThroughputCommand
         var cli = new Cli(args, "--ref");
         if (cli.Positional.Count != 1)
         {
-            throw new BenchException("usage: throughput MODEL_JSON [--mpx N] [--ref] [--runs K] [--threads T]");
+            throw new BenchException("usage: throughput MODEL_JSON [--mpx N] [--ref] [--runs K] [--threads T] [--chunk PX]");
         }
 
         var mpx = cli.Double("--mpx", 4);
         var runs = cli.Int("--runs", 5);
         var threads = cli.Int("--threads", Environment.ProcessorCount);
         var wantRef = cli.Flag("--ref");
+        var chunk = cli.Int("--chunk", ClassifyOptions.Default.ChunkPixels);
         cli.RejectUnknown();
 
         var model = ModelFile.Load(SharedData.ModelFile(cli.Positional[0]));
@@ -37,7 +38,7 @@ internal static class ThroughputCommand
         // planes then cost their own memory traffic rather than hitting the same lines.
         var reference = useRef ? BandImage.FromArray(SharedData.TiledClearScene(repeats)) : null;
         var dest = new float[obs.PixelCount];
-        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads };
+        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = chunk };
 
         Console.WriteLine(
             $"# {model.Name}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s) of depth <= {model.Ensemble.MaxDepth}, " +
