@@ -18,7 +18,7 @@ internal static class ThroughputCommand
         var cli = new Cli(args, "--ref");
         if (cli.Positional.Count != 1)
         {
-            throw new BenchException("usage: throughput MODEL_JSON [--mpx N] [--ref] [--runs K] [--threads T] [--chunk PX]");
+            throw new BenchException("usage: throughput MODEL_JSON [--mpx N] [--ref] [--runs K] [--threads T] [--chunk PX] [--block-rows R]");
         }
 
         var mpx = cli.Double("--mpx", 4);
@@ -26,6 +26,7 @@ internal static class ThroughputCommand
         var threads = cli.Int("--threads", Environment.ProcessorCount);
         var wantRef = cli.Flag("--ref");
         var chunk = cli.Int("--chunk", ClassifyOptions.Default.ChunkPixels);
+        var blockRows = cli.Int("--block-rows", 0);
         cli.RejectUnknown();
 
         var model = ModelFile.Load(SharedData.ModelFile(cli.Positional[0]));
@@ -38,7 +39,7 @@ internal static class ThroughputCommand
         // planes then cost their own memory traffic rather than hitting the same lines.
         var reference = useRef ? BandImage.FromArray(SharedData.TiledClearScene(repeats)) : null;
         var dest = new float[obs.PixelCount];
-        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = chunk };
+        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = chunk, BlockRows = blockRows };
 
         Console.WriteLine(
             $"# {model.Name}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s) of depth <= {model.Ensemble.MaxDepth}, " +

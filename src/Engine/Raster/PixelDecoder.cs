@@ -43,7 +43,7 @@ public static class PixelDecoder
             throw new ArgumentException("planes too small", nameof(planes));
         }
 
-        if (Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
+        if (UseGathers && Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
         {
             // Bands not in planes, rows back to back: gathers, with scaling and nodata fused in.
             var fused = image.Type switch
@@ -295,6 +295,9 @@ public static class PixelDecoder
 
         return true;
     }
+
+    /// <summary>Off decodes pixel by pixel everywhere (benchmarks compare the two paths).</summary>
+    internal static bool UseGathers { get; set; } = true;
 
     /// <summary>How many groups of eight pixels ahead the decoder prefetches.</summary>
     private const int PrefetchGroups = 8;
