@@ -265,7 +265,6 @@ internal sealed class LevelForest
         fixed (float* leaves = _leaves)
         fixed (float* tables = _tables)
         {
-            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
             for (var t = 0; t < _roots.Length; t++)
             {
                 var root = _roots[t];
@@ -281,10 +280,7 @@ internal sealed class LevelForest
                 var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
-                    var p0 = lane + Vector256.Create(i0);
-                    var p1 = p0 + Vector256.Create(8);
-                    var p2 = p0 + Vector256.Create(16);
-                    var p3 = p0 + Vector256.Create(24);
+                    var (p0, p1, p2, p3) = Pixels(i0);
                     Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
                     for (var d = 0; d < top; d++)
                     {
@@ -395,7 +391,6 @@ internal sealed class LevelForest
         {
             var ints = (int*)nodes;
             var floats = (float*)nodes;
-            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
             var strideV = Vector256.Create(stride);
             for (var t = 0; t < _roots.Length; t++)
             {
@@ -405,10 +400,7 @@ internal sealed class LevelForest
                 var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
-                    var p0 = lane + Vector256.Create(i0);
-                    var p1 = p0 + Vector256.Create(8);
-                    var p2 = p0 + Vector256.Create(16);
-                    var p3 = p0 + Vector256.Create(24);
+                    var (p0, p1, p2, p3) = Pixels(i0);
                     Vector256<int> n0 = root, n1 = root, n2 = root, n3 = root;
                     for (var d = 0; d < depth; d++)
                     {
@@ -431,6 +423,14 @@ internal sealed class LevelForest
                 }
             }
         }
+    }
+
+    /// <summary>The indices of pixels i0 .. i0 + 31 as four groups of eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Pixels(int i0)
+    {
+        var p0 = Vector256<int>.Indices + Vector256.Create(i0);
+        return (p0, p0 + Vector256.Create(8), p0 + Vector256.Create(16), p0 + Vector256.Create(24));
     }
 
     /// <summary>One level for eight pixels; returns the lanes whose node changed (non-zero).</summary>
