@@ -204,8 +204,9 @@ classifier of an out-of-cache image can beat it.
 
 $TABLE
 
-Runs in the order taken (ours, each a process warmed up for at least one run and 1 s /
-reference, one process each; the sides took turns).
+Runs in the order taken (ours, each a process warmed up for at least one run and 1 s, then
+timing back-to-back passes over the image for at least 0.5 s / reference, one process and
+one call each; the sides took turns).
 "Busy cores" is our process's CPU time over wall time: below $(nproc) on a $(nproc)-core machine
 means other work held a core or the engine did not keep every core busy.
 
