@@ -433,10 +433,25 @@ internal sealed class LevelForest
         return (p0, p0 + Vector256.Create(8), p0 + Vector256.Create(16), p0 + Vector256.Create(24));
     }
 
-    /// <summary>One level for eight pixels; returns the lanes whose node changed (non-zero).</summary>
+    /// <summary>
+    /// One level for eight pixels; returns the lanes whose node changed (non-zero). Eight
+    /// pixels on one node (neighbours often are) skip the gathers.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<int> Step(int* ints, float* floats, float* x, Vector256<int> stride, Vector256<int> pixel, ref Vector256<int> node)
     {
+        var n0 = node.ToScalar();
+        if (node == Vector256.Create(n0))
+        {
+            // All eight pixels on one node: its record read once, their values side by side.
+            var at = ints + n0;
+            var xv = Vector256.Load(x + (at[0] * stride.ToScalar()) + pixel.ToScalar());
+            var nx = Vector256.ShiftLeft(Vector256.Create(at[2]) - Vector256.GreaterThan(xv, Vector256.Create(((float*)at)[1])).AsInt32(), 2);
+            var mv = nx ^ node;
+            node = nx;
+            return mv;
+        }
+
         var f = Avx2.GatherVector256(ints, node, 4);
         var th = Avx2.GatherVector256(floats + 1, node, 4);
         var l = Avx2.GatherVector256(ints + 2, node, 4);
