@@ -1,5 +1,8 @@
 using System.Text.Json;
+using S2CloudMask.Engine.Models;
+using S2CloudMask.Engine.Raster;
 using S2CloudMask.Engine.Trees;
+using S2CloudMask.Testing;
 
 namespace S2CloudMask.Engine.Tests.Trees;
 
@@ -48,6 +51,51 @@ public sealed class LevelForestKernelTests
             {
                 Array.Fill(actual, float.NaN);
                 ens.PredictPlanes(planes, stride, n, actual);
+                Assert.Equal(expected, actual);
+            }
+            finally
+            {
+                LevelForest.Kernel = TreeKernel.Avx512;
+            }
+        }
+    }
+
+    /// <summary>The published models on the features of real pixels: every kernel, every bit.</summary>
+    [SharedTheory]
+    [InlineData("fast")]
+    [InlineData("spectral")]
+    [InlineData("fast-shadow")]
+    public void EveryKernelEqualsNodeByNodeOnPublishedModels(string name)
+    {
+        var model = ModelFile.Load(SharedData.Model(name));
+        var image = BandImage.FromArray(Npy.Read(SharedData.Data("clear-wright-20160101.npy")));
+        const int n = 2048;
+        var stride = n;
+        var planes = new float[image.Bands * stride];
+        PixelDecoder.Decode(image, Scaling.Identity, 150L * image.Width, n, planes, stride);
+        var nf = model.Features.FeatureCount;
+        var features = new float[nf * stride];
+        model.Features.Evaluate(planes, planes, stride, n, features, new float[Math.Max(1, model.Features.ScratchLength(stride))]);
+        var pixelMajor = new float[n * nf];
+        for (var f = 0; f < nf; f++)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                pixelMajor[(i * nf) + f] = features[(f * stride) + i];
+            }
+        }
+
+        Assert.DoesNotContain(features, float.IsNaN); // the level-stepping kernels take NaN-free blocks
+        var expected = new float[n];
+        model.Ensemble.PredictBlock(pixelMajor, n, expected);
+        var actual = new float[n];
+        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        {
+            LevelForest.Kernel = kernel;
+            try
+            {
+                Array.Fill(actual, float.NaN);
+                model.Ensemble.PredictPlanes(features, stride, n, actual);
                 Assert.Equal(expected, actual);
             }
             finally
