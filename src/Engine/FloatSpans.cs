@@ -56,11 +56,7 @@ internal static class FloatSpans
         for (; i <= values.Length - 32; i += 32)
         {
             // Four compares (-1 where NaN), narrowed to 32 bytes in pixel order.
-            var a = ~Vector256.Equals(Vector256.Create(values.Slice(i, 8)), Vector256.Create(values.Slice(i, 8))).AsInt32();
-            var b = ~Vector256.Equals(Vector256.Create(values.Slice(i + 8, 8)), Vector256.Create(values.Slice(i + 8, 8))).AsInt32();
-            var c = ~Vector256.Equals(Vector256.Create(values.Slice(i + 16, 8)), Vector256.Create(values.Slice(i + 16, 8))).AsInt32();
-            var d = ~Vector256.Equals(Vector256.Create(values.Slice(i + 24, 8)), Vector256.Create(values.Slice(i + 24, 8))).AsInt32();
-            var bytes = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).AsByte() & one;
+            var bytes = Vector256.Narrow(Vector256.Narrow(IsNaN(values, i), IsNaN(values, i + 8)), Vector256.Narrow(IsNaN(values, i + 16), IsNaN(values, i + 24))).AsByte() & one;
             bytes.CopyTo(dest.Slice(i, 32));
         }
 
@@ -68,6 +64,13 @@ internal static class FloatSpans
         {
             dest[i] = float.IsNaN(values[i]) ? (byte)1 : (byte)0;
         }
+    }
+
+    /// <summary>-1 in the lanes of values[at .. at + 8] that are NaN, else 0.</summary>
+    private static Vector256<int> IsNaN(ReadOnlySpan<float> values, int at)
+    {
+        var v = Vector256.Create(values.Slice(at, 8));
+        return (~Vector256.Equals(v, v)).AsInt32();
     }
 
     /// <summary>NaN where <paramref name="mask"/> is non-zero.</summary>

@@ -195,11 +195,7 @@ public static class PixelDecoder
             groups--;
         }
 
-        var hasNoData = scaling.NoData is { } ndValue && !double.IsNaN(ndValue);
-        var noData = hasNoData ? (float)scaling.NoData!.Value : 0f;
-        var offset = (float)scaling.Offset;
-        var divisor = scaling.IsIdentity ? 0f : scaling.Divisor;
-        var scale = scaling.IsIdentity || divisor != 0 ? 1f : (float)scaling.Scale;
+        var rule = new ValueRule(scaling);
         var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)strideX;
         var nan = Vector256.Create(float.NaN);
         fixed (T* s = src)
@@ -221,14 +217,14 @@ public static class PixelDecoder
                     Sse.Prefetch0(ahead + line);
                 }
 
-                if (!all && (!propagate || (records && Clean(px, 8 * bands, hasNoData, noData))))
+                if (!all && (!propagate || (records && Clean(px, 8 * bands, rule.HasNoData, rule.NoData))))
                 {
                     // Nothing to propagate: only the bands the caller reads.
                     for (var b = 0; b < bands; b++)
                     {
                         if ((bandMask >> b & 1) != 0)
                         {
-                            Avx.Store(to + (b * (long)planeStride), Band(px, lanes + Vector256.Create((int)(b * strideBand)), hasNoData, noData, offset, divisor, scale));
+                            Avx.Store(to + (b * (long)planeStride), Band(px, lanes + Vector256.Create((int)(b * strideBand)), rule));
                         }
                     }
 
@@ -238,7 +234,7 @@ public static class PixelDecoder
                 var bad = Vector256<float>.Zero;
                 for (var b = 0; b < bands; b++)
                 {
-                    var v = Band(px, lanes + Vector256.Create((int)(b * strideBand)), hasNoData, noData, offset, divisor, scale);
+                    var v = Band(px, lanes + Vector256.Create((int)(b * strideBand)), rule);
                     bad |= ~Vector256.Equals(v, v);
                     Avx.Store(to + (b * (long)planeStride), v);
                 }
@@ -259,26 +255,7 @@ public static class PixelDecoder
                 var bad = false;
                 for (var b = 0; b < bands; b++)
                 {
-                    var v = float.CreateTruncating(px[b * strideBand]);
-                    if (hasNoData && v == noData)
-                    {
-                        v = float.NaN;
-                    }
-
-                    if (offset != 0)
-                    {
-                        v += offset;
-                    }
-
-                    if (divisor != 0)
-                    {
-                        v /= divisor;
-                    }
-                    else if (scale != 1)
-                    {
-                        v *= scale;
-                    }
-
+                    var v = rule.Apply(float.CreateTruncating(px[b * strideBand]));
                     bad |= float.IsNaN(v);
                     d[(b * (long)planeStride) + i] = v;
                 }
@@ -302,9 +279,9 @@ public static class PixelDecoder
     /// <summary>How many groups of eight pixels ahead the decoder prefetches.</summary>
     private const int PrefetchGroups = 8;
 
-    /// <summary>One band of eight pixels: gathered, nodata to NaN, offset, then divided or scaled.</summary>
+    /// <summary>One band of eight pixels: gathered, then <see cref="ValueRule.Apply(Vector256{float})"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> Band<T>(T* px, Vector256<int> idx, bool hasNoData, float noData, float offset, float divisor, float scale)
+    private static unsafe Vector256<float> Band<T>(T* px, Vector256<int> idx, in ValueRule rule)
         where T : unmanaged
     {
         Vector256<float> v;
@@ -321,26 +298,66 @@ public static class PixelDecoder
             v = Avx.ConvertToVector256Single(w);
         }
 
-        if (hasNoData)
+        return rule.Apply(v);
+    }
+
+    /// <summary>
+    /// What the gathered path does to each stored value, in the order and float32 arithmetic
+    /// of the plane-by-plane passes: nodata to NaN, add the offset, then divide by the whole
+    /// divisor or multiply by the scale.
+    /// </summary>
+    private readonly struct ValueRule
+    {
+        public ValueRule(in Scaling scaling)
         {
-            v = Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(noData)), Vector256.Create(float.NaN), v);
+            HasNoData = scaling.NoData is { } nd && !double.IsNaN(nd);
+            NoData = HasNoData ? (float)scaling.NoData!.Value : 0f;
+            Offset = (float)scaling.Offset;
+            Divisor = scaling.IsIdentity ? 0f : scaling.Divisor;
+            Scale = scaling.IsIdentity || Divisor != 0 ? 1f : (float)scaling.Scale;
         }
 
-        if (offset != 0)
+        public bool HasNoData { get; }
+
+        public float NoData { get; }
+
+        private float Offset { get; }
+
+        private float Divisor { get; }
+
+        private float Scale { get; }
+
+        public float Apply(float v)
         {
-            v += Vector256.Create(offset);
+            v = HasNoData && v == NoData ? float.NaN : v;
+            v = Offset != 0 ? v + Offset : v;
+            return Divisor != 0 ? v / Divisor : Scale != 1 ? v * Scale : v;
         }
 
-        if (divisor != 0)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Apply(Vector256<float> v)
         {
-            v /= Vector256.Create(divisor);
-        }
-        else if (scale != 1)
-        {
-            v *= Vector256.Create(scale);
-        }
+            if (HasNoData)
+            {
+                v = Vector256.ConditionalSelect(Vector256.Equals(v, Vector256.Create(NoData)), Vector256.Create(float.NaN), v);
+            }
 
-        return v;
+            if (Offset != 0)
+            {
+                v += Vector256.Create(Offset);
+            }
+
+            if (Divisor != 0)
+            {
+                v /= Vector256.Create(Divisor);
+            }
+            else if (Scale != 1)
+            {
+                v *= Vector256.Create(Scale);
+            }
+
+            return v;
+        }
     }
 
     /// <summary>
