@@ -204,7 +204,7 @@ public static class CloudClassifier
                     }
 
                     var p = target.AsSpan((int)(targetOffset + done), count);
-                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p);
+                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p, nanFree: true);
                     if (anyUndefined)
                     {
                         FloatSpans.SetNaNWhere(p, undefined.AsSpan(0, count));

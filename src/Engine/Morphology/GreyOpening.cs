@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace S2CloudMask.Engine.Morphology;
 
@@ -16,14 +17,20 @@ public static class GreyOpening
     /// <summary>Halo rows a block needs above and below its output rows.</summary>
     public const int Halo = 2;
 
-    /// <summary>Scratch floats <see cref="Open3x3"/> needs for the given input rows.</summary>
-    public static int ScratchLength(int width, int inputRows) => (2 * inputRows * width) + width;
+    /// <summary>Scratch floats <see cref="Open3x3"/> needs: seven rows, whatever the number of input rows.</summary>
+    public static int ScratchLength(int width, int inputRows) => 7 * width;
 
     /// <summary>
     /// Opens output rows [<paramref name="outStart"/>, <paramref name="outEnd"/>) of an image
     /// <paramref name="height"/> rows tall. <paramref name="input"/> holds image rows
     /// [<paramref name="inStart"/>, inStart + input.Length / width), which must cover the
     /// output rows plus <see cref="Halo"/> rows each side (clipped to the image).
+    /// <para>
+    /// One pass down the rows: each input row's horizontal minimum goes into a ring of three
+    /// rows, each eroded row (the vertical minimum of three of those) has its horizontal
+    /// maximum put into a second ring, and each output row is the vertical maximum of three
+    /// of those, so the working set is seven rows, which stay in the L1 cache.
+    /// </para>
     /// </summary>
     public static void Open3x3(ReadOnlySpan<float> input, int width, int height, int inStart, int outStart, int outEnd, Span<float> dest, Span<float> scratch)
     {
@@ -39,74 +46,92 @@ public static class GreyOpening
             throw new ArgumentException("destination or scratch too small");
         }
 
-        var horizontal = scratch[..(inRows * width)];
-        var eroded = scratch.Slice(inRows * width, inRows * width);
-        var pair = scratch.Slice(2 * inRows * width, width);
-
-        // Erosion: rows that the dilation of the output rows reads.
-        int eStart = Math.Max(0, outStart - 1), eEnd = Math.Min(height, outEnd + 1);
-        int hStart = Math.Max(0, eStart - 1), hEnd = Math.Min(height, eEnd + 1);
-        for (var r = hStart; r < hEnd; r++)
-        {
-            Row(input, inStart, width, r, min: true, horizontal.Slice((r - inStart) * width, width), pair);
-        }
-
-        for (var r = eStart; r < eEnd; r++)
-        {
-            Column(horizontal, inStart, width, height, r, min: true, eroded.Slice((r - inStart) * width, width));
-        }
-
-        // Dilation of the eroded rows, written straight to the output.
-        for (var r = eStart; r < eEnd; r++)
-        {
-            Row(eroded, inStart, width, r, min: false, horizontal.Slice((r - inStart) * width, width), pair);
-        }
+        var minima = scratch[..(3 * width)];
+        var maxima = scratch.Slice(3 * width, 3 * width);
+        var eroded = scratch.Slice(6 * width, width);
+        var nextMin = Math.Max(0, outStart - Halo);
+        var nextMax = Math.Max(0, outStart - 1);
 
         for (var r = outStart; r < outEnd; r++)
         {
-            Column(horizontal, inStart, width, height, r, min: false, dest.Slice((r - outStart) * width, width));
+            // Eroded rows r - 1 .. r + 1 (the edge repeated), each needing minima one row further.
+            var last = Math.Min(r + 1, height - 1);
+            for (; nextMax <= last; nextMax++)
+            {
+                var e = nextMax;
+                for (; nextMin <= Math.Min(e + 1, height - 1); nextMin++)
+                {
+                    Horizontal(input.Slice((nextMin - inStart) * width, width), Ring(minima, width, nextMin), min: true);
+                }
+
+                Vertical(Ring(minima, width, Math.Max(e - 1, 0)), Ring(minima, width, e), Ring(minima, width, Math.Min(e + 1, height - 1)), eroded, min: true);
+                Horizontal(eroded, Ring(maxima, width, e), min: false);
+            }
+
+            Vertical(Ring(maxima, width, Math.Max(r - 1, 0)), Ring(maxima, width, r), Ring(maxima, width, last), dest.Slice((r - outStart) * width, width), min: false);
         }
     }
 
+    private static Span<float> Ring(Span<float> ring, int width, int row) => ring.Slice(row % 3 * width, width);
+
     /// <summary>dest[x] = min (or max) of src[x-1], src[x], src[x+1], the edge repeated.</summary>
-    private static void Row(ReadOnlySpan<float> rows, int firstRow, int width, int r, bool min, Span<float> dest, Span<float> pair)
+    private static void Horizontal(ReadOnlySpan<float> src, Span<float> dest, bool min)
     {
-        var src = rows.Slice((r - firstRow) * width, width);
+        var width = src.Length;
         if (width == 1)
         {
             dest[0] = src[0];
             return;
         }
 
-        // pair[i] = op(src[i], src[i+1]); then dest[x] = op(pair[x-1], pair[x]).
-        var p = pair[..(width - 1)];
-        Op(src[..^1], src[1..], p, min);
-        dest[0] = p[0];
-        dest[width - 1] = p[width - 2];
-        if (width > 2)
+        dest[0] = Op(src[0], src[1], min);
+        var x = 1;
+        if (Vector512.IsHardwareAccelerated)
         {
-            Op(p[..^1], p[1..], dest[1..^1], min);
+            ref var s = ref MemoryMarshal.GetReference(src);
+            ref var d = ref MemoryMarshal.GetReference(dest);
+            for (; x + Vector512<float>.Count < width; x += Vector512<float>.Count)
+            {
+                var left = Vector512.LoadUnsafe(ref s, (nuint)(x - 1));
+                var mid = Vector512.LoadUnsafe(ref s, (nuint)x);
+                var right = Vector512.LoadUnsafe(ref s, (nuint)(x + 1));
+                Op(Op(left, mid, min), right, min).StoreUnsafe(ref d, (nuint)x);
+            }
+        }
+
+        for (; x < width - 1; x++)
+        {
+            dest[x] = Op(Op(src[x - 1], src[x], min), src[x + 1], min);
+        }
+
+        dest[width - 1] = Op(src[width - 2], src[width - 1], min);
+    }
+
+    /// <summary>dest = min (or max) of three rows, element by element.</summary>
+    private static void Vertical(ReadOnlySpan<float> up, ReadOnlySpan<float> mid, ReadOnlySpan<float> down, Span<float> dest, bool min)
+    {
+        var x = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref var u = ref MemoryMarshal.GetReference(up);
+            ref var m = ref MemoryMarshal.GetReference(mid);
+            ref var w = ref MemoryMarshal.GetReference(down);
+            ref var d = ref MemoryMarshal.GetReference(dest);
+            for (; x + Vector512<float>.Count <= dest.Length; x += Vector512<float>.Count)
+            {
+                var i = (nuint)x;
+                Op(Op(Vector512.LoadUnsafe(ref u, i), Vector512.LoadUnsafe(ref m, i), min), Vector512.LoadUnsafe(ref w, i), min).StoreUnsafe(ref d, i);
+            }
+        }
+
+        for (; x < dest.Length; x++)
+        {
+            dest[x] = Op(Op(up[x], mid[x], min), down[x], min);
         }
     }
 
-    private static void Column(ReadOnlySpan<float> rows, int firstRow, int width, int height, int r, bool min, Span<float> dest)
-    {
-        var up = rows.Slice((Math.Max(r - 1, 0) - firstRow) * width, width);
-        var mid = rows.Slice((r - firstRow) * width, width);
-        var down = rows.Slice((Math.Min(r + 1, height - 1) - firstRow) * width, width);
-        Op(up, mid, dest, min);
-        Op(dest, down, dest, min);
-    }
+    // IEEE minNumber / maxNumber, as TensorPrimitives.MinNumber: NaN is ignored, -0 < +0.
+    private static float Op(float a, float b, bool min) => min ? float.MinNumber(a, b) : float.MaxNumber(a, b);
 
-    private static void Op(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest, bool min)
-    {
-        if (min)
-        {
-            TensorPrimitives.MinNumber(a, b, dest);
-        }
-        else
-        {
-            TensorPrimitives.MaxNumber(a, b, dest);
-        }
-    }
+    private static Vector512<float> Op(Vector512<float> a, Vector512<float> b, bool min) => min ? Vector512.MinNumber(a, b) : Vector512.MaxNumber(a, b);
 }

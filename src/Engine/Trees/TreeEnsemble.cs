@@ -190,9 +190,17 @@ public sealed class TreeEnsemble
     /// NaN-free blocks take the branch-free level-stepping evaluator, which gives the same
     /// values; a block with a NaN takes the node-by-node path with missing-value directions.
     /// </summary>
-    public void PredictPlanes(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    public void PredictPlanes(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest) =>
+        PredictPlanes(planes, stride, count, dest, nanFree: false);
+
+    /// <summary>
+    /// <see cref="PredictPlanes(ReadOnlySpan{float}, int, int, Span{float})"/> for a caller
+    /// that has already made the planes NaN-free (the classifier replaces undefined features),
+    /// which spares the scan.
+    /// </summary>
+    internal void PredictPlanes(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, bool nanFree)
     {
-        if (LevelForest.Supports(this) && !ContainsNaN(planes, stride, count))
+        if (LevelForest.Supports(this) && (nanFree || !ContainsNaN(planes, stride, count)))
         {
             _level ??= new LevelForest(this);
             _level.Predict(planes, stride, count, dest);

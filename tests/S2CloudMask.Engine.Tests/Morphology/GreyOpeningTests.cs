@@ -38,6 +38,46 @@ public sealed class GreyOpeningTests
         Assert.Equal(BruteForce(p, w, h), Open(p, w, h));
     }
 
+    /// <summary>
+    /// Widths and heights around the vector width (and 1), NaN scattered, and blocks of rows
+    /// with their halo: every bit as the 3x3 window taken whole, NaN ignored (minNumber).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 9)]
+    [InlineData(2, 3)]
+    [InlineData(16, 4)]
+    [InlineData(17, 5)]
+    [InlineData(33, 2)]
+    [InlineData(100, 37)]
+    [InlineData(565, 12)]
+    public void StreamedRowsMatchTheWholeWindowWithNaNAtAnySize(int w, int h)
+    {
+        var rng = new Random((w * 1000) + h);
+        var p = Enumerable.Range(0, w * h).Select(_ => rng.Next(8) switch
+        {
+            0 => float.NaN,
+            1 => 0f,
+            _ => MathF.Round((float)rng.NextDouble(), 2),
+        }).ToArray();
+        var expected = NaNIgnoringBruteForce(p, w, h);
+        Assert.Equal(expected, Open(p, w, h));
+
+        foreach (var rows in new[] { 1, 2, 5 })
+        {
+            var pieced = new float[w * h];
+            for (var start = 0; start < h; start += rows)
+            {
+                var end = Math.Min(h, start + rows);
+                var inStart = Math.Max(0, start - 2);
+                var inEnd = Math.Min(h, end + 2);
+                GreyOpening.Open3x3(p.AsSpan(inStart * w, (inEnd - inStart) * w), w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w, inEnd - inStart)]);
+            }
+
+            Assert.Equal(expected, pieced);
+        }
+    }
+
     [Fact]
     public void BlocksWithHaloGiveTheWholeImageResult()
     {
@@ -94,6 +134,35 @@ public sealed class GreyOpeningTests
                         {
                             var s = src[(Math.Clamp(y + dy, 0, h - 1) * w) + Math.Clamp(x + dx, 0, w - 1)];
                             v = min ? Math.Min(v, s) : Math.Max(v, s);
+                        }
+                    }
+
+                    dst[(y * w) + x] = v;
+                }
+            }
+
+            return dst;
+        }
+
+        return Filter(Filter(p, true), false);
+    }
+
+    private static float[] NaNIgnoringBruteForce(float[] p, int w, int h)
+    {
+        float[] Filter(float[] src, bool min)
+        {
+            var dst = new float[w * h];
+            for (var y = 0; y < h; y++)
+            {
+                for (var x = 0; x < w; x++)
+                {
+                    var v = float.NaN;
+                    for (var dy = -1; dy <= 1; dy++)
+                    {
+                        for (var dx = -1; dx <= 1; dx++)
+                        {
+                            var s = src[(Math.Clamp(y + dy, 0, h - 1) * w) + Math.Clamp(x + dx, 0, w - 1)];
+                            v = float.IsNaN(v) ? s : float.IsNaN(s) ? v : min ? Math.Min(v, s) : Math.Max(v, s);
                         }
                     }
 
