@@ -154,7 +154,7 @@ internal static class StagesCommand
         var probability = new float[px];
         var nodata = new byte[px];
         var opened = new float[model.Opening > 0 ? px : 0];
-        var openScratch = new float[model.Opening > 0 ? GreyOpening.ScratchLength(obs.Width, obs.Height) : 0];
+        var openScratch = new float[model.Opening > 0 ? GreyOpening.ScratchLength(obs.Width) : 0];
         opened.AsSpan().Fill(1);
         openScratch.AsSpan().Fill(1); // touch the pages outside the clock
 

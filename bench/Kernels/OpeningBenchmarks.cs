@@ -5,7 +5,7 @@ namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
 /// 3x3 grey opening of a clear-scene-sized probability image (410 x 565): the engine's
-/// streamed separable Vector512 min/max against a scalar separable twin written here (the
+/// streamed separable TensorPrimitives min/max against a scalar separable twin written here (the
 /// engine keeps none), with the same edge-repeating border.
 /// </summary>
 [Config(typeof(KernelConfig))]
@@ -17,7 +17,7 @@ public class OpeningBenchmarks
 
     private readonly float[] _input = new float[Height * Width];
     private readonly float[] _dest = new float[Height * Width];
-    private readonly float[] _scratch = new float[GreyOpening.ScratchLength(Width, Height)];
+    private readonly float[] _scratch = new float[GreyOpening.ScratchLength(Width)];
     private readonly float[] _scalarScratch = new float[2 * Width * Height];
 
     [GlobalSetup]

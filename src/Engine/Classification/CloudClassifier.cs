@@ -149,7 +149,7 @@ public static class CloudClassifier
             var featurePlanes = pool.Rent(nf * chunk);
             var scratch = pool.Rent(Math.Max(1, model.Features.ScratchLength(chunk)));
             float[]? block = opening ? pool.Rent(inPixels) : null;
-            float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width, inEnd - inStart)) : null;
+            float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width)) : null;
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
             var undefined = ArrayPool<byte>.Shared.Rent(chunk);
             try

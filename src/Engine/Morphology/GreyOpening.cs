@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
 
 namespace S2CloudMask.Engine.Morphology;
 
@@ -17,8 +16,8 @@ public static class GreyOpening
     /// <summary>Halo rows a block needs above and below its output rows.</summary>
     public const int Halo = 2;
 
-    /// <summary>Scratch floats <see cref="Open3x3"/> needs: seven rows, whatever the number of input rows.</summary>
-    public static int ScratchLength(int width, int inputRows) => 7 * width;
+    /// <summary>Scratch floats <see cref="Open3x3"/> needs: eight rows, however many rows the image or block has.</summary>
+    public static int ScratchLength(int width) => 8 * width;
 
     /// <summary>
     /// Opens output rows [<paramref name="outStart"/>, <paramref name="outEnd"/>) of an image
@@ -29,7 +28,7 @@ public static class GreyOpening
     /// One pass down the rows: each input row's horizontal minimum goes into a ring of three
     /// rows, each eroded row (the vertical minimum of three of those) has its horizontal
     /// maximum put into a second ring, and each output row is the vertical maximum of three
-    /// of those, so the working set is seven rows, which stay in the L1 cache.
+    /// of those, so the working set is eight rows, which stay in the L1 cache.
     /// </para>
     /// </summary>
     public static void Open3x3(ReadOnlySpan<float> input, int width, int height, int inStart, int outStart, int outEnd, Span<float> dest, Span<float> scratch)
@@ -41,7 +40,7 @@ public static class GreyOpening
             throw new ArgumentException("input rows do not cover the output rows and their halo");
         }
 
-        if (dest.Length < (outEnd - outStart) * width || scratch.Length < ScratchLength(width, inRows))
+        if (dest.Length < (outEnd - outStart) * width || scratch.Length < ScratchLength(width))
         {
             throw new ArgumentException("destination or scratch too small");
         }
@@ -49,6 +48,7 @@ public static class GreyOpening
         var minima = scratch[..(3 * width)];
         var maxima = scratch.Slice(3 * width, 3 * width);
         var eroded = scratch.Slice(6 * width, width);
+        var pair = scratch.Slice(7 * width, width);
         var nextMin = Math.Max(0, outStart - Halo);
         var nextMax = Math.Max(0, outStart - 1);
 
@@ -61,11 +61,11 @@ public static class GreyOpening
                 var e = nextMax;
                 for (; nextMin <= Math.Min(e + 1, height - 1); nextMin++)
                 {
-                    Horizontal(input.Slice((nextMin - inStart) * width, width), Ring(minima, width, nextMin), min: true);
+                    Horizontal(input.Slice((nextMin - inStart) * width, width), Ring(minima, width, nextMin), pair, min: true);
                 }
 
                 Vertical(Ring(minima, width, Math.Max(e - 1, 0)), Ring(minima, width, e), Ring(minima, width, Math.Min(e + 1, height - 1)), eroded, min: true);
-                Horizontal(eroded, Ring(maxima, width, e), min: false);
+                Horizontal(eroded, Ring(maxima, width, e), pair, min: false);
             }
 
             Vertical(Ring(maxima, width, Math.Max(r - 1, 0)), Ring(maxima, width, r), Ring(maxima, width, last), dest.Slice((r - outStart) * width, width), min: false);
@@ -75,7 +75,7 @@ public static class GreyOpening
     private static Span<float> Ring(Span<float> ring, int width, int row) => ring.Slice(row % 3 * width, width);
 
     /// <summary>dest[x] = min (or max) of src[x-1], src[x], src[x+1], the edge repeated.</summary>
-    private static void Horizontal(ReadOnlySpan<float> src, Span<float> dest, bool min)
+    private static void Horizontal(ReadOnlySpan<float> src, Span<float> dest, Span<float> pair, bool min)
     {
         var width = src.Length;
         if (width == 1)
@@ -84,54 +84,34 @@ public static class GreyOpening
             return;
         }
 
-        dest[0] = Op(src[0], src[1], min);
-        var x = 1;
-        if (Vector512.IsHardwareAccelerated)
+        // pair[i] = op(src[i], src[i+1]); then dest[x] = op(pair[x-1], pair[x]).
+        var p = pair[..(width - 1)];
+        Op(src[..^1], src[1..], p, min);
+        dest[0] = p[0];
+        dest[width - 1] = p[width - 2];
+        if (width > 2)
         {
-            ref var s = ref MemoryMarshal.GetReference(src);
-            ref var d = ref MemoryMarshal.GetReference(dest);
-            for (; x + Vector512<float>.Count < width; x += Vector512<float>.Count)
-            {
-                var left = Vector512.LoadUnsafe(ref s, (nuint)(x - 1));
-                var mid = Vector512.LoadUnsafe(ref s, (nuint)x);
-                var right = Vector512.LoadUnsafe(ref s, (nuint)(x + 1));
-                Op(Op(left, mid, min), right, min).StoreUnsafe(ref d, (nuint)x);
-            }
+            Op(p[..^1], p[1..], dest[1..^1], min);
         }
-
-        for (; x < width - 1; x++)
-        {
-            dest[x] = Op(Op(src[x - 1], src[x], min), src[x + 1], min);
-        }
-
-        dest[width - 1] = Op(src[width - 2], src[width - 1], min);
     }
 
     /// <summary>dest = min (or max) of three rows, element by element.</summary>
     private static void Vertical(ReadOnlySpan<float> up, ReadOnlySpan<float> mid, ReadOnlySpan<float> down, Span<float> dest, bool min)
     {
-        var x = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            ref var u = ref MemoryMarshal.GetReference(up);
-            ref var m = ref MemoryMarshal.GetReference(mid);
-            ref var w = ref MemoryMarshal.GetReference(down);
-            ref var d = ref MemoryMarshal.GetReference(dest);
-            for (; x + Vector512<float>.Count <= dest.Length; x += Vector512<float>.Count)
-            {
-                var i = (nuint)x;
-                Op(Op(Vector512.LoadUnsafe(ref u, i), Vector512.LoadUnsafe(ref m, i), min), Vector512.LoadUnsafe(ref w, i), min).StoreUnsafe(ref d, i);
-            }
-        }
-
-        for (; x < dest.Length; x++)
-        {
-            dest[x] = Op(Op(up[x], mid[x], min), down[x], min);
-        }
+        Op(up, mid, dest, min);
+        Op(dest, down, dest, min);
     }
 
-    // IEEE minNumber / maxNumber, as TensorPrimitives.MinNumber: NaN is ignored, -0 < +0.
-    private static float Op(float a, float b, bool min) => min ? float.MinNumber(a, b) : float.MaxNumber(a, b);
-
-    private static Vector512<float> Op(Vector512<float> a, Vector512<float> b, bool min) => min ? Vector512.MinNumber(a, b) : Vector512.MaxNumber(a, b);
+    // IEEE minNumber / maxNumber: NaN is ignored, -0 < +0.
+    private static void Op(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest, bool min)
+    {
+        if (min)
+        {
+            TensorPrimitives.MinNumber(a, b, dest);
+        }
+        else
+        {
+            TensorPrimitives.MaxNumber(a, b, dest);
+        }
+    }
 }

@@ -71,7 +71,7 @@ public sealed class GreyOpeningTests
                 var end = Math.Min(h, start + rows);
                 var inStart = Math.Max(0, start - 2);
                 var inEnd = Math.Min(h, end + 2);
-                GreyOpening.Open3x3(p.AsSpan(inStart * w, (inEnd - inStart) * w), w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w, inEnd - inStart)]);
+                GreyOpening.Open3x3(p.AsSpan(inStart * w, (inEnd - inStart) * w), w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w)]);
             }
 
             Assert.Equal(expected, pieced);
@@ -92,7 +92,7 @@ public sealed class GreyOpeningTests
             var inStart = Math.Max(0, start - 2);
             var inEnd = Math.Min(h, end + 2);
             var input = p.AsSpan(inStart * w, (inEnd - inStart) * w);
-            GreyOpening.Open3x3(input, w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w, inEnd - inStart)]);
+            GreyOpening.Open3x3(input, w, h, inStart, start, end, pieced.AsSpan(start * w), new float[GreyOpening.ScratchLength(w)]);
         }
 
         Assert.Equal(whole, pieced);
@@ -114,7 +114,7 @@ public sealed class GreyOpeningTests
     private static float[] Open(float[] p, int w, int h)
     {
         var dest = new float[w * h];
-        GreyOpening.Open3x3(p, w, h, 0, 0, h, dest, new float[GreyOpening.ScratchLength(w, h)]);
+        GreyOpening.Open3x3(p, w, h, 0, 0, h, dest, new float[GreyOpening.ScratchLength(w)]);
         return dest;
     }
 
