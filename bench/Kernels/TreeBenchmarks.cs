@@ -8,7 +8,9 @@ namespace S2CloudMask.Bench.Kernels;
 /// Tree evaluation on one chunk of clear-scene pixels: the node-by-node walk of
 /// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
 /// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
-/// AVX-512 register tables. All give identical values (checked in setup).
+/// AVX-512 register tables, the last without and with a single tree's express lane (the hot
+/// leaf's box tested first, only the other pixels walked). All give identical values
+/// (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Trees")]
@@ -44,15 +46,20 @@ public class TreeBenchmarks
         _ensemble.PredictBlock(_pixelMajor, Fixtures.Pixels, expected);
         foreach (var kernel in Enum.GetValues<TreeKernel>())
         {
-            LevelForest.Kernel = kernel;
-            _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
-            if (!expected.AsSpan().SequenceEqual(_dest))
+            foreach (var express in new[] { false, true })
             {
-                throw new InvalidOperationException($"level stepping ({kernel}) disagrees with the node-by-node walk");
+                LevelForest.Kernel = kernel;
+                LevelForest.Express = express;
+                _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
+                if (!expected.AsSpan().SequenceEqual(_dest))
+                {
+                    throw new InvalidOperationException($"level stepping ({kernel}, express {express}) disagrees with the node-by-node walk");
+                }
             }
         }
 
         LevelForest.Kernel = TreeKernel.Avx512;
+        LevelForest.Express = true;
     }
 
     [Benchmark(Baseline = true)]
@@ -65,12 +72,17 @@ public class TreeBenchmarks
     public void LevelGather() => Run(TreeKernel.Avx2);
 
     [Benchmark]
-    public void LevelAvx512() => Run(TreeKernel.Avx512);
+    public void LevelAvx512() => Run(TreeKernel.Avx512, express: false);
 
-    private void Run(TreeKernel kernel)
+    [Benchmark]
+    public void LevelAvx512Express() => Run(TreeKernel.Avx512);
+
+    private void Run(TreeKernel kernel, bool express = true)
     {
         LevelForest.Kernel = kernel;
+        LevelForest.Express = express;
         _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
         LevelForest.Kernel = TreeKernel.Avx512;
+        LevelForest.Express = true;
     }
 }

@@ -15,7 +15,7 @@ namespace S2CloudMask.Engine.Trees;
 /// features (the caller falls back to <see cref="TreeEnsemble.PredictBlock"/> otherwise):
 /// NaN would need the per-node default direction.
 /// </summary>
-internal sealed class LevelForest
+internal sealed partial class LevelForest
 {
     private readonly Node[] _nodes;
     private readonly int[] _roots;
@@ -26,6 +26,9 @@ internal sealed class LevelForest
     private readonly float[]? _tables;
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
+
+    /// <summary>Each node's parent (-1 at the root), for a single tree's express lane; null for ensembles.</summary>
+    private readonly int[]? _parents;
 
     public LevelForest(TreeEnsemble ensemble)
     {
@@ -86,6 +89,19 @@ internal sealed class LevelForest
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
+        if (_roots.Length == 1)
+        {
+            _parents = new int[_nodes.Length];
+            Array.Fill(_parents, -1);
+            for (var i = 0; i < _nodes.Length; i++)
+            {
+                if (_nodes[i].Left != i)
+                {
+                    _parents[_nodes[i].Left] = i;
+                    _parents[_nodes[i].Left + 1] = i;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -146,6 +162,15 @@ internal sealed class LevelForest
             throw new ArgumentException("feature planes or destination too small");
         }
 
+        if (!TryExpress(planes, stride, count, dest))
+        {
+            PredictWalk(planes, stride, count, dest);
+        }
+    }
+
+    /// <summary>Every pixel walks every tree (<see cref="Predict"/> without the express lane).</summary>
+    private void PredictWalk(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
         dest = dest[..count];
         dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
         var done = 0;
@@ -249,7 +274,16 @@ internal sealed class LevelForest
     /// with one 64-bit gather; a permute of the per-call feature offsets replaces the
     /// multiply by the stride. Only the feature value and the leaf are 32-bit gathers.
     /// </summary>
-    private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest)
+    private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest) =>
+        AccumulateAvx512<InOrder>(planes, stride, null, end, dest);
+
+    /// <summary>
+    /// <see cref="AccumulateAvx512(ReadOnlySpan{float}, int, int, Span{float})"/> for the pixels
+    /// <c>index[0 .. end)</c> when <typeparamref name="TPixels"/> is <see cref="Indexed"/>
+    /// (value i of dest for pixel index[i]); pixels 0 .. end in order for <see cref="InOrder"/>.
+    /// </summary>
+    private unsafe void AccumulateAvx512<TPixels>(ReadOnlySpan<float> planes, int stride, int* index, int end, Span<float> dest)
+        where TPixels : struct, IPixelOrder
     {
         var offsets = stackalloc int[32];
         for (var f = 0; f < 32; f++)
@@ -280,22 +314,24 @@ internal sealed class LevelForest
                 var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
-                    var (p0, p1, p2, p3) = Pixels(i0);
+                    var (p0, p1, p2, p3) = TPixels.IsIndexed
+                        ? (Avx.LoadVector256(index + i0), Avx.LoadVector256(index + i0 + 8), Avx.LoadVector256(index + i0 + 16), Avx.LoadVector256(index + i0 + 24))
+                        : Pixels(i0);
                     Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
                     for (var d = 0; d < top; d++)
                     {
-                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
-                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
-                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
-                        TableStep(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
+                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
+                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
+                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
+                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
                     }
 
                     for (var d = top; d < depth; d++)
                     {
-                        var moved = PairStep(nodes, x, offLo, offHi, stride, p0, ref n0)
-                            | PairStep(nodes, x, offLo, offHi, stride, p1, ref n1)
-                            | PairStep(nodes, x, offLo, offHi, stride, p2, ref n2)
-                            | PairStep(nodes, x, offLo, offHi, stride, p3, ref n3);
+                        var moved = PairStep<TPixels>(nodes, x, offLo, offHi, stride, p0, ref n0)
+                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p1, ref n1)
+                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p2, ref n2)
+                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p3, ref n3);
 
                         // Leaves keep their index: when no lane moved, all 32 pixels are done.
                         if (sparse && moved == Vector256<int>.Zero)
@@ -315,14 +351,15 @@ internal sealed class LevelForest
 
     /// <summary>One of the first five levels for eight pixels: the node from the tree's register tables.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void TableStep(
+    private static unsafe void TableStep<TPixels>(
         float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector512<float> thLo, Vector512<float> thHi,
         Vector512<int> pkLo, Vector512<int> pkHi, Vector256<int> pixel, ref Vector256<int> node)
+        where TPixels : struct, IPixelOrder
     {
         var at = node.ToVector512Unsafe();
         var th = Avx512F.PermuteVar16x32x2(thLo, at, thHi).GetLower();
         var pk = Avx512F.PermuteVar16x32x2(pkLo, at, pkHi).GetLower();
-        node = Next(x, offLo, offHi, stride, pixel, th, pk);
+        node = Next<TPixels>(x, offLo, offHi, stride, pixel, th, pk);
     }
 
     /// <summary>
@@ -331,14 +368,15 @@ internal sealed class LevelForest
     /// same path), the node is read once and their values loaded side by side: no gather.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> PairStep(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, ref Vector256<int> node)
+    private static unsafe Vector256<int> PairStep<TPixels>(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, ref Vector256<int> node)
+        where TPixels : struct, IPixelOrder
     {
         var n0 = node.ToScalar();
         if (node == Vector256.Create(n0))
         {
             var pair = nodes[n0];
             var packed = (int)(pair >> 32);
-            var xv = Vector256.Load(x + ((packed & 0xFF) * stride) + pixel.ToScalar());
+            var xv = Values<TPixels>(x + ((packed & 0xFF) * stride), pixel);
             var nx = Vector256.Create(packed >>> 8) - Vector256.GreaterThan(xv, Vector256.Create(BitConverter.Int32BitsToSingle((int)pair))).AsInt32();
             var mv = nx ^ node;
             node = nx;
@@ -349,7 +387,7 @@ internal sealed class LevelForest
         var hi = Avx2.GatherVector256(nodes, node.GetUpper(), 8).AsInt32();
         var th = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), hi).AsSingle();
         var pk = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), hi);
-        var next = Next(x, offLo, offHi, stride, pixel, th, pk);
+        var next = Next<TPixels>(x, offLo, offHi, stride, pixel, th, pk);
         var moved = next ^ node;
         node = next;
         return moved;
@@ -357,7 +395,8 @@ internal sealed class LevelForest
 
     /// <summary><c>left + (x[feature] &gt; threshold)</c> for eight pixels, the feature's plane offset by permute.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Next(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+    private static unsafe Vector256<int> Next<TPixels>(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+        where TPixels : struct, IPixelOrder
     {
         var feature = pk & Vector256.Create(0xFF);
         var f0 = feature.ToScalar();
@@ -366,7 +405,7 @@ internal sealed class LevelForest
         {
             // All eight nodes split on one feature (the root always; neighbouring pixels
             // often): their values are side by side in its plane.
-            v = Vector256.Load(x + (f0 * stride) + pixel.ToScalar());
+            v = Values<TPixels>(x + (f0 * stride), pixel);
         }
         else
         {
@@ -376,6 +415,28 @@ internal sealed class LevelForest
 
         // The compare gives -1 in lanes that go right: subtracting it adds one.
         return Vector256.ShiftRightLogical(pk, 8) - Avx.CompareGreaterThan(v, th).AsInt32();
+    }
+
+    /// <summary>One plane's values of eight pixels: side by side in order, gathered when indexed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Values<TPixels>(float* plane, Vector256<int> pixel)
+        where TPixels : struct, IPixelOrder =>
+        TPixels.IsIndexed ? Avx2.GatherVector256(plane, pixel, 4) : Vector256.Load(plane + pixel.ToScalar());
+
+    /// <summary>How a kernel finds its pixels: 0, 1, 2 ... or from an index list (compile-time, per instantiation).</summary>
+    private interface IPixelOrder
+    {
+        static abstract bool IsIndexed { get; }
+    }
+
+    private struct InOrder : IPixelOrder
+    {
+        public static bool IsIndexed => false;
+    }
+
+    private struct Indexed : IPixelOrder
+    {
+        public static bool IsIndexed => true;
     }
 
     /// <summary>

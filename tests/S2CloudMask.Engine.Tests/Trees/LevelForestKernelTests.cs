@@ -105,6 +105,108 @@ public sealed class LevelForestKernelTests
         }
     }
 
+    /// <summary>
+    /// The express lane of a single tree: most pixels in one leaf (values drawn from that
+    /// leaf's box, often exactly on its bounds), the rest anywhere; counts that are not a
+    /// multiple of 16 or 32. Every value as the node-by-node walk gives it, with the lane on
+    /// and off, and the lane must have run.
+    /// </summary>
+    [Theory]
+    [InlineData(11, 11, 2048, 0.6)]
+    [InlineData(11, 11, 1000, 0.9)]
+    [InlineData(9, 4, 257, 0.5)]
+    [InlineData(12, 17, 4099, 0.45)]
+    [InlineData(11, 11, 2048, 1.0)]
+    public void ExpressLaneEqualsNodeByNode(int depth, int features, int n, double hotShare)
+    {
+        var rng = new Random(depth * 1000 + n);
+        var ens = EnsembleReader.Read(RandomForest(rng, 1, depth, features), features);
+        var bounds = PathBox(ens, rng, features);
+        var stride = n + 5;
+        var planes = new float[features * stride];
+        var pixelMajor = new float[n * features];
+        for (var i = 0; i < n; i++)
+        {
+            var hot = rng.NextDouble() < hotShare;
+            for (var f = 0; f < features; f++)
+            {
+                float v;
+                if (hot)
+                {
+                    // Inside the box: a bound itself (not x > high is inclusive) or a value between.
+                    var (low, high) = bounds[f];
+                    var lo = float.IsNegativeInfinity(low) ? -1f : low;
+                    var hi = float.IsPositiveInfinity(high) ? 2f : high;
+                    v = rng.Next(16) switch
+                    {
+                        0 when !float.IsPositiveInfinity(high) => high,
+                        1 when !float.IsNegativeInfinity(low) => low, // just outside: x > low fails
+                        _ => MathF.Round(lo + ((float)rng.NextDouble() * (hi - lo)), 2),
+                    };
+                }
+                else
+                {
+                    v = MathF.Round((float)rng.NextDouble(), 2);
+                }
+
+                planes[(f * stride) + i] = v;
+                pixelMajor[(i * features) + f] = v;
+            }
+        }
+
+        var expected = new float[n];
+        ens.PredictBlock(pixelMajor, n, expected);
+        var actual = new float[n];
+        foreach (var express in new[] { true, false, true })
+        {
+            LevelForest.Express = express;
+            try
+            {
+                var before = LevelForest.ExpressCallsOnThisThread;
+                Array.Fill(actual, float.NaN);
+                ens.PredictPlanes(planes, stride, n, actual);
+                Assert.Equal(expected, actual);
+                if (express && System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported)
+                {
+                    Assert.Equal(before + 1, LevelForest.ExpressCallsOnThisThread);
+                }
+            }
+            finally
+            {
+                LevelForest.Express = true;
+            }
+        }
+    }
+
+    /// <summary>The bounds (low, high] per feature of a random leaf's path (every leaf at least depth 3 deep).</summary>
+    private static (float Low, float High)[] PathBox(TreeEnsemble ens, Random rng, int features)
+    {
+        var box = Enumerable.Repeat((float.NegativeInfinity, float.PositiveInfinity), features).ToArray();
+        var node = ens.Roots[0];
+        while (node >= 0)
+        {
+            var split = ens.Nodes[node];
+            var (low, high) = box[split.Feature];
+            if (rng.Next(2) == 0 && split.Threshold > low)
+            {
+                box[split.Feature] = (low, MathF.Min(high, split.Threshold));
+                node = split.Left;
+            }
+            else if (split.Threshold < high)
+            {
+                box[split.Feature] = (MathF.Max(low, split.Threshold), high);
+                node = split.Right;
+            }
+            else
+            {
+                box[split.Feature] = (low, MathF.Min(high, split.Threshold));
+                node = split.Left;
+            }
+        }
+
+        return box;
+    }
+
     /// <summary>A forest in the engine's own "trees" format: random splits, leaves from depth 3 on.</summary>
     private static JsonElement RandomForest(Random rng, int trees, int depth, int features)
     {
