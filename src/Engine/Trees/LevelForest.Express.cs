@@ -232,7 +232,7 @@ internal sealed partial class LevelForest
 
             var walkedValues = new Span<float>(values, padded);
             walkedValues.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
-            AccumulateAvx512<Indexed>(planes, stride, index, padded, walkedValues);
+            AccumulateAvx512<Yes>(planes, stride, index, padded, walkedValues);
             if (_aggregation == Aggregation.SumSigmoid)
             {
                 for (var k = 0; k < walked; k++)

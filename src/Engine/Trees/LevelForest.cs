@@ -275,15 +275,15 @@ internal sealed partial class LevelForest
     /// multiply by the stride. Only the feature value and the leaf are 32-bit gathers.
     /// </summary>
     private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest) =>
-        AccumulateAvx512<InOrder>(planes, stride, null, end, dest);
+        AccumulateAvx512<No>(planes, stride, null, end, dest);
 
     /// <summary>
     /// <see cref="AccumulateAvx512(ReadOnlySpan{float}, int, int, Span{float})"/> for the pixels
-    /// <c>index[0 .. end)</c> when <typeparamref name="TPixels"/> is <see cref="Indexed"/>
-    /// (value i of dest for pixel index[i]); pixels 0 .. end in order for <see cref="InOrder"/>.
+    /// <c>index[0 .. end)</c> when <typeparamref name="TIndexed"/> is <see cref="Yes"/>
+    /// (value i of dest for pixel index[i]); pixels 0 .. end in order for <see cref="No"/>.
     /// </summary>
-    private unsafe void AccumulateAvx512<TPixels>(ReadOnlySpan<float> planes, int stride, int* index, int end, Span<float> dest)
-        where TPixels : struct, IPixelOrder
+    private unsafe void AccumulateAvx512<TIndexed>(ReadOnlySpan<float> planes, int stride, int* index, int end, Span<float> dest)
+        where TIndexed : struct, IStaticFlag
     {
         var offsets = stackalloc int[32];
         for (var f = 0; f < 32; f++)
@@ -314,24 +314,24 @@ internal sealed partial class LevelForest
                 var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
-                    var (p0, p1, p2, p3) = TPixels.IsIndexed
+                    var (p0, p1, p2, p3) = TIndexed.IsSet
                         ? (Avx.LoadVector256(index + i0), Avx.LoadVector256(index + i0 + 8), Avx.LoadVector256(index + i0 + 16), Avx.LoadVector256(index + i0 + 24))
                         : Pixels(i0);
                     Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
                     for (var d = 0; d < top; d++)
                     {
-                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
-                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
-                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
-                        TableStep<TPixels>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
+                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
+                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
+                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
+                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
                     }
 
                     for (var d = top; d < depth; d++)
                     {
-                        var moved = PairStep<TPixels>(nodes, x, offLo, offHi, stride, p0, ref n0)
-                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p1, ref n1)
-                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p2, ref n2)
-                            | PairStep<TPixels>(nodes, x, offLo, offHi, stride, p3, ref n3);
+                        var moved = PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p0, ref n0)
+                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p1, ref n1)
+                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p2, ref n2)
+                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p3, ref n3);
 
                         // Leaves keep their index: when no lane moved, all 32 pixels are done.
                         if (sparse && moved == Vector256<int>.Zero)
@@ -351,15 +351,15 @@ internal sealed partial class LevelForest
 
     /// <summary>One of the first five levels for eight pixels: the node from the tree's register tables.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void TableStep<TPixels>(
+    private static unsafe void TableStep<TIndexed>(
         float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector512<float> thLo, Vector512<float> thHi,
         Vector512<int> pkLo, Vector512<int> pkHi, Vector256<int> pixel, ref Vector256<int> node)
-        where TPixels : struct, IPixelOrder
+        where TIndexed : struct, IStaticFlag
     {
         var at = node.ToVector512Unsafe();
         var th = Avx512F.PermuteVar16x32x2(thLo, at, thHi).GetLower();
         var pk = Avx512F.PermuteVar16x32x2(pkLo, at, pkHi).GetLower();
-        node = Next<TPixels>(x, offLo, offHi, stride, pixel, th, pk);
+        node = Next<TIndexed>(x, offLo, offHi, stride, pixel, th, pk);
     }
 
     /// <summary>
@@ -368,15 +368,15 @@ internal sealed partial class LevelForest
     /// same path), the node is read once and their values loaded side by side: no gather.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> PairStep<TPixels>(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, ref Vector256<int> node)
-        where TPixels : struct, IPixelOrder
+    private static unsafe Vector256<int> PairStep<TIndexed>(long* nodes, float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, ref Vector256<int> node)
+        where TIndexed : struct, IStaticFlag
     {
         var n0 = node.ToScalar();
         if (node == Vector256.Create(n0))
         {
             var pair = nodes[n0];
             var packed = (int)(pair >> 32);
-            var xv = Values<TPixels>(x + ((packed & 0xFF) * stride), pixel);
+            var xv = Values<TIndexed>(x + ((packed & 0xFF) * stride), pixel);
             var nx = Vector256.Create(packed >>> 8) - Vector256.GreaterThan(xv, Vector256.Create(BitConverter.Int32BitsToSingle((int)pair))).AsInt32();
             var mv = nx ^ node;
             node = nx;
@@ -387,7 +387,7 @@ internal sealed partial class LevelForest
         var hi = Avx2.GatherVector256(nodes, node.GetUpper(), 8).AsInt32();
         var th = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14), hi).AsSingle();
         var pk = Avx512F.VL.PermuteVar8x32x2(lo, Vector256.Create(1, 3, 5, 7, 9, 11, 13, 15), hi);
-        var next = Next<TPixels>(x, offLo, offHi, stride, pixel, th, pk);
+        var next = Next<TIndexed>(x, offLo, offHi, stride, pixel, th, pk);
         var moved = next ^ node;
         node = next;
         return moved;
@@ -395,8 +395,8 @@ internal sealed partial class LevelForest
 
     /// <summary><c>left + (x[feature] &gt; threshold)</c> for eight pixels, the feature's plane offset by permute.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Next<TPixels>(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
-        where TPixels : struct, IPixelOrder
+    private static unsafe Vector256<int> Next<TIndexed>(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+        where TIndexed : struct, IStaticFlag
     {
         var feature = pk & Vector256.Create(0xFF);
         var f0 = feature.ToScalar();
@@ -405,7 +405,7 @@ internal sealed partial class LevelForest
         {
             // All eight nodes split on one feature (the root always; neighbouring pixels
             // often): their values are side by side in its plane.
-            v = Values<TPixels>(x + (f0 * stride), pixel);
+            v = Values<TIndexed>(x + (f0 * stride), pixel);
         }
         else
         {
@@ -419,25 +419,9 @@ internal sealed partial class LevelForest
 
     /// <summary>One plane's values of eight pixels: side by side in order, gathered when indexed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> Values<TPixels>(float* plane, Vector256<int> pixel)
-        where TPixels : struct, IPixelOrder =>
-        TPixels.IsIndexed ? Avx2.GatherVector256(plane, pixel, 4) : Vector256.Load(plane + pixel.ToScalar());
-
-    /// <summary>How a kernel finds its pixels: 0, 1, 2 ... or from an index list (compile-time, per instantiation).</summary>
-    private interface IPixelOrder
-    {
-        static abstract bool IsIndexed { get; }
-    }
-
-    private struct InOrder : IPixelOrder
-    {
-        public static bool IsIndexed => false;
-    }
-
-    private struct Indexed : IPixelOrder
-    {
-        public static bool IsIndexed => true;
-    }
+    private static unsafe Vector256<float> Values<TIndexed>(float* plane, Vector256<int> pixel)
+        where TIndexed : struct, IStaticFlag =>
+        TIndexed.IsSet ? Avx2.GatherVector256(plane, pixel, 4) : Vector256.Load(plane + pixel.ToScalar());
 
     /// <summary>
     /// AVX2 twin of <see cref="AccumulateFrom"/> for pixels [0, end), end a multiple of 32:

@@ -174,6 +174,59 @@ public sealed class PixelDecoderTests
         }
     }
 
+    /// <summary>
+    /// float32 pixel records, sixteen pixels a step: clean runs (only the wanted bands read,
+    /// scaled or not) and runs with one NaN or nodata value (the whole pixel NaN, its
+    /// neighbours intact), against the plane-by-plane path.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FloatRecordsDecodeLikePlanes(bool scaled)
+    {
+        const int N = 100, B = 10;
+        var rng = new Random(scaled ? 3 : 4);
+        var records = new float[N * B];
+        var planar = new float[N * B];
+        for (var i = 0; i < N; i++)
+        {
+            for (var b = 0; b < B; b++)
+            {
+                var v = scaled ? rng.Next(1, 12000) : (float)rng.NextDouble();
+                records[(i * B) + b] = v;
+                planar[(b * N) + i] = v;
+            }
+        }
+
+        void Set(int pixel, int band, float v) => records[(pixel * B) + band] = planar[(band * N) + pixel] = v;
+        Set(20, 3, float.NaN);
+        Set(37, 9, scaled ? 0 : float.NaN);
+        Set(70, 0, scaled ? 0 : float.NaN);
+
+        var image = BandImage.Interleaved(Bytes(records), ElementType.Float32, 1, N, B);
+        var planes = BandImage.Planar(Bytes(planar), ElementType.Float32, B, 1, N);
+        var scaling = scaled ? new Scaling(1e-4, Scaling.Baseline0400Offset, 0) : Scaling.Identity;
+        foreach (var (first, count) in new[] { (0, N), (5, 64), (32, 33), (48, 16) })
+        {
+            var expected = new float[B * count];
+            PixelDecoder.Decode(planes, scaling, first, count, expected, count, propagateNoData: true);
+            Assert.Contains(expected, v => !float.IsNaN(v));
+            foreach (var mask in new[] { ulong.MaxValue, 0b1100011110UL })
+            {
+                var actual = new float[B * count];
+                actual.AsSpan().Fill(-7);
+                PixelDecoder.Decode(image, scaling, first, count, actual, count, propagateNoData: true, mask);
+                for (var band = 0; band < B; band++)
+                {
+                    if ((mask >> band & 1) != 0)
+                    {
+                        Assert.Equal(expected.AsSpan(band * count, count), actual.AsSpan(band * count, count));
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void NonPositiveScaleIsRejected()
     {
