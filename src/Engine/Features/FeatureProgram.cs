@@ -184,6 +184,9 @@ public sealed class FeatureProgram
                 else if (b.IsConstant) TensorPrimitives.Divide(frame.Plane(a), b.Value, dest);
                 else TensorPrimitives.Divide(frame.Plane(a), frame.Plane(b), dest);
                 break;
+            case OpCode.NormalizedDifference:
+                SpectralKernels.NormalizedDifference(frame.Plane(a), frame.Plane(b), dest);
+                break;
             case OpCode.BrayCurtis:
             case OpCode.Cosine:
             case OpCode.Euclidean:
@@ -233,7 +236,7 @@ public sealed class FeatureProgram
 
     private enum OpCode
     {
-        Fill, Copy, Negate, Log, Exp, Sqrt, Abs, Add, Subtract, Multiply, Divide, BrayCurtis, Cosine, Euclidean, Nldr,
+        Fill, Copy, Negate, Log, Exp, Sqrt, Abs, Add, Subtract, Multiply, Divide, NormalizedDifference, BrayCurtis, Cosine, Euclidean, Nldr,
     }
 
     private enum OperandKind
@@ -358,6 +361,12 @@ public sealed class FeatureProgram
 
                     return Store(OpCode.Negate, a, default, toOutput);
                 }
+
+                case BinaryExpr { Op: '/', Left: BinaryExpr { Op: '-', Left: BandExpr, Right: BandExpr } diff, Right: BinaryExpr { Op: '+' } sum }
+                    when Key(diff.Left) == Key(sum.Left) && Key(diff.Right) == Key(sum.Right):
+                    // (a - b) / (a + b) of two bands, the normalised differences of the published
+                    // lists: one pass instead of three (the same operations, so the same bits).
+                    return Store(OpCode.NormalizedDifference, Emit(diff.Left, false), Emit(diff.Right, false), toOutput);
 
                 case BinaryExpr bin:
                 {

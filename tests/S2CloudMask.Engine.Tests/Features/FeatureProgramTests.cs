@@ -142,6 +142,43 @@ public sealed class FeatureProgramTests
         }
     }
 
+    /// <summary>
+    /// Normalised differences of two bands take one fused pass: the same bits as the three
+    /// operations written out (vector lengths and a scalar tail; signs, zeros, 0/0), and the
+    /// same as a form the fusion does not take.
+    /// </summary>
+    [Fact]
+    public void NormalizedDifferencesMatchTheirThreeOperations()
+    {
+        const int N = 103;
+        var rng = new Random(5);
+        var obs = new float[10 * N];
+        for (var i = 0; i < obs.Length; i++)
+        {
+            obs[i] = rng.Next(8) switch
+            {
+                0 => 0f,
+                1 => -0f,
+                2 => -(float)rng.NextDouble(),
+                _ => (float)rng.NextDouble(),
+            };
+        }
+
+        obs[(2 * N) + 7] = obs[(8 * N) + 7] = 0; // 0 / 0
+        string[] exprs = ["(B04-B11)/(B04+B11)", "(B04-B11)/(B04+B11)*1", "(B12-B02)/(B12+B02)"];
+        var program = FeatureProgram.Compile(exprs);
+        var features = new float[exprs.Length * N];
+        program.Evaluate(obs, [], N, N, features, new float[Math.Max(1, program.ScratchLength(N))]);
+        for (var i = 0; i < N; i++)
+        {
+            float B(int b) => obs[(b * N) + i];
+            var nd = (B(2) - B(8)) / (B(2) + B(8));
+            Assert.Equal(BitConverter.SingleToInt32Bits(nd), BitConverter.SingleToInt32Bits(features[i]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(nd * 1), BitConverter.SingleToInt32Bits(features[N + i]));
+            Assert.Equal((B(9) - B(0)) / (B(9) + B(0)), features[(2 * N) + i]);
+        }
+    }
+
     [Fact]
     public void ScratchRegistersAreReusedAcrossDeepExpressions()
     {
