@@ -131,6 +131,9 @@ public static class CloudClassifier
 
     public const byte Nodata = 255;
 
+    /// <summary>Set by benchmarks (with one thread) to time each stage; null otherwise.</summary>
+    internal static StageClock? Clock { get; set; }
+
     private sealed class Job(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float[] dest, int chunk)
     {
         public void RunBlock(int rowStart, int rowEnd)
@@ -157,24 +160,29 @@ public static class CloudClassifier
                 // Without an opening, probabilities go straight to the output.
                 var target = block ?? dest;
                 var targetOffset = block is null ? (long)inStart * width : 0;
+                var clock = Clock;
+                clock?.Start();
                 for (var done = 0; done < inPixels; done += chunk)
                 {
                     var count = Math.Min(chunk, inPixels - done);
                     var first = ((long)inStart * width) + done;
                     // Only the bands the features read (and band 0, which tells nodata below).
                     PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, chunk, propagateNoData: true, model.Features.ObsBandMask | 1);
-                    if (reference is not null)
-                    {
-                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk, propagateNoData: true, model.Features.RefBandMask | 1);
-                    }
-
                     if (nodata is not null)
                     {
                         // Band 0 alone tells: the decoder makes every band NaN when one is nodata.
                         FloatSpans.MarkNaN(obsPlanes.AsSpan(0, count), nodata.AsSpan(done, count));
                     }
 
+                    clock?.Lap(ClassifyStage.Decode);
+                    if (reference is not null)
+                    {
+                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk, propagateNoData: true, model.Features.RefBandMask | 1);
+                        clock?.Lap(ClassifyStage.DecodeReference);
+                    }
+
                     model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
+                    clock?.Lap(ClassifyStage.Features);
                     // As in the reference, a pixel with an undefined feature (nodata, log of 0)
                     // has no probability. Its features get a stand-in so the whole chunk keeps
                     // the fast tree path; its answer is then replaced by NaN.
@@ -203,11 +211,14 @@ public static class CloudClassifier
                         }
                     }
 
+                    clock?.Lap(ClassifyStage.NaNScan);
                     var p = target.AsSpan((int)(targetOffset + done), count);
                     model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p, nanFree: true);
+                    clock?.Lap(ClassifyStage.Trees);
                     if (anyUndefined)
                     {
                         FloatSpans.SetNaNWhere(p, undefined.AsSpan(0, count));
+                        clock?.Lap(ClassifyStage.NaNScan);
                     }
                 }
 
@@ -219,6 +230,7 @@ public static class CloudClassifier
                     // The reference puts NaN back where the observation is nodata after opening.
                     var skip = (rowStart - inStart) * width;
                     FloatSpans.SetNaNWhere(outSpan, nodata.AsSpan(skip, outSpan.Length));
+                    clock?.Lap(ClassifyStage.Opening);
                 }
             }
             finally
