@@ -181,13 +181,13 @@ public static class CloudClassifier
                         clock?.Lap(ClassifyStage.DecodeReference);
                     }
 
-                    model.Features.Evaluate(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
+                    var someUndefined = model.Features.EvaluateAndCheck(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
                     clock?.Lap(ClassifyStage.Features);
                     // As in the reference, a pixel with an undefined feature (nodata, log of 0)
                     // has no probability. Its features get a stand-in so the whole chunk keeps
                     // the fast tree path; its answer is then replaced by NaN.
                     var anyUndefined = false;
-                    for (var f = 0; f < nf; f++)
+                    for (var f = 0; someUndefined && f < nf; f++)
                     {
                         var plane = featurePlanes.AsSpan(f * chunk, count);
                         if (!FloatSpans.ContainsNaN(plane))

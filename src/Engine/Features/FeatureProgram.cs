@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace S2CloudMask.Engine.Features;
 
@@ -8,12 +9,14 @@ namespace S2CloudMask.Engine.Features;
 /// pass per operator over a block of pixels and nothing per pixel. Arithmetic is float32
 /// in the expression's own order, as NumPy evaluates it in the reference.
 /// </summary>
-public sealed class FeatureProgram
+public sealed partial class FeatureProgram
 {
     private readonly Op[][] _ops;
+    private readonly Fused? _fused;
 
-    private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference)
+    private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference, Fused? fused)
     {
+        _fused = fused;
         Expressions = expressions;
         Bands = bands;
         _ops = ops;
@@ -98,7 +101,7 @@ public sealed class FeatureProgram
             ops[f] = compiler.CompileFeature(trees[f]);
         }
 
-        return new FeatureProgram(expressions, bands, ops, compiler.MaxRegisters, usesRef);
+        return new FeatureProgram(expressions, bands, ops, compiler.MaxRegisters, usesRef, Fused.TryCreate(trees));
     }
 
     public int ScratchLength(int stride) => RegisterCount * stride;
@@ -108,6 +111,12 @@ public sealed class FeatureProgram
     /// planes: band b at <c>obs[b * stride ..]</c>, feature f at <c>features[f * stride ..]</c>.
     /// </summary>
     public void Evaluate(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
+    {
+        CheckSizes(obs, reference, stride, count, features, scratch);
+        RunAll(obs, reference, stride, count, features, scratch);
+    }
+
+    private void CheckSizes(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
     {
         if (count > stride || obs.Length < ((Bands.Count - 1) * stride) + count)
         {
@@ -123,6 +132,45 @@ public sealed class FeatureProgram
         {
             throw new ArgumentException("feature or scratch planes too small");
         }
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate"/>, and whether any feature came out NaN (undefined): told by the
+    /// fused pass as it goes, else by a scan of the planes.
+    /// </summary>
+    internal bool EvaluateAndCheck(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
+    {
+        CheckSizes(obs, reference, stride, count, features, scratch);
+        var (fused, nan) = RunAll(obs, reference, stride, count, features, scratch);
+        if (fused)
+        {
+            return nan;
+        }
+
+        for (var f = 0; f < FeatureCount; f++)
+        {
+            if (FloatSpans.ContainsNaN(features.Slice(f * stride, count)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Off forces the list of whole-span operations everywhere (tests compare the two).</summary>
+    internal static bool UseFused { get; set; } = true;
+
+    /// <summary>
+    /// The fused pass where it applies (then also whether any feature is NaN), else the list
+    /// of whole-span operations.
+    /// </summary>
+    private (bool Fused, bool NaN) RunAll(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
+    {
+        if (_fused is not null && UseFused && Vector512.IsHardwareAccelerated)
+        {
+            return (true, _fused.Evaluate(obs, stride, count, features));
+        }
 
         for (var f = 0; f < _ops.Length; f++)
         {
@@ -132,6 +180,8 @@ public sealed class FeatureProgram
                 Run(op, obs, reference, stride, count, output, scratch);
             }
         }
+
+        return (false, false);
     }
 
     private void Run(in Op op, ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> output, Span<float> scratch)
