@@ -7,9 +7,10 @@ namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
 /// The spectral model's nine features on one chunk of pixels: the compiled FeatureProgram
-/// (one TensorPrimitives pass per operator) against the same expressions written as a
-/// scalar loop, and against a hand-fused vector version that takes each log once, to show
-/// what common-subexpression elimination in the compiler would be worth.
+/// (one vectorised pass per operator, each repeated log once, normalised differences fused),
+/// alone and as the classifier runs it (also telling whether any feature is NaN), against
+/// the same expressions written as a scalar loop, and against a hand-written version that
+/// takes each log once.
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Features")]
@@ -62,6 +63,10 @@ public class FeatureBenchmarks
 
     [Benchmark]
     public void Program() => _program.Evaluate(_obs, default, N, N, _features, _scratch);
+
+    /// <summary>As the classifier runs it: also telling whether any feature is NaN.</summary>
+    [Benchmark]
+    public bool ProgramChecked() => _program.EvaluateAndCheck(_obs, default, N, N, _features, _scratch);
 
     [Benchmark]
     public void VectorSharedLogs()

@@ -43,6 +43,54 @@ internal static class FloatSpans
         return false;
     }
 
+    /// <summary>
+    /// <c>dest[i] = a[i] * b[i]</c> (as TensorPrimitives.Multiply: one float32 product each),
+    /// and whether any product is NaN, noted as they are written.
+    /// </summary>
+    public static bool MultiplyCheckingNaN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
+    {
+        if (a.Length < dest.Length || b.Length < dest.Length)
+        {
+            throw new ArgumentException("input spans shorter than destination");
+        }
+
+        var i = 0;
+        var nan = false;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var bad = Vector512<float>.Zero;
+            for (; i <= dest.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var r = Vector512.Create(a.Slice(i)) * Vector512.Create(b.Slice(i));
+                bad |= ~Vector512.Equals(r, r);
+                r.CopyTo(dest.Slice(i));
+            }
+
+            nan = bad != Vector512<float>.Zero;
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var bad = Vector256<float>.Zero;
+            for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var r = Vector256.Create(a.Slice(i)) * Vector256.Create(b.Slice(i));
+                bad |= ~Vector256.Equals(r, r);
+                r.CopyTo(dest.Slice(i));
+            }
+
+            nan |= bad != Vector256<float>.Zero;
+        }
+
+        for (; i < dest.Length; i++)
+        {
+            dest[i] = a[i] * b[i];
+            nan |= float.IsNaN(dest[i]);
+        }
+
+        return nan;
+    }
+
     /// <summary><c>dest[i] = 1</c> where <c>values[i]</c> is NaN, else 0.</summary>
     public static void MarkNaN(ReadOnlySpan<float> values, Span<byte> dest)
     {

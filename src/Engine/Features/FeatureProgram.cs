@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace S2CloudMask.Engine.Features;
 
@@ -9,14 +8,12 @@ namespace S2CloudMask.Engine.Features;
 /// pass per operator over a block of pixels and nothing per pixel. Arithmetic is float32
 /// in the expression's own order, as NumPy evaluates it in the reference.
 /// </summary>
-public sealed partial class FeatureProgram
+public sealed class FeatureProgram
 {
     private readonly Op[][] _ops;
-    private readonly Fused? _fused;
 
-    private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference, Fused? fused)
+    private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference)
     {
-        _fused = fused;
         Expressions = expressions;
         Bands = bands;
         _ops = ops;
@@ -101,7 +98,7 @@ public sealed partial class FeatureProgram
             ops[f] = compiler.CompileFeature(trees[f]);
         }
 
-        return new FeatureProgram(expressions, bands, ops, compiler.MaxRegisters, usesRef, Fused.TryCreate(trees));
+        return new FeatureProgram(expressions, bands, ops, compiler.MaxRegisters, usesRef);
     }
 
     public int ScratchLength(int stride) => RegisterCount * stride;
@@ -113,7 +110,18 @@ public sealed partial class FeatureProgram
     public void Evaluate(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
     {
         CheckSizes(obs, reference, stride, count, features, scratch);
-        RunAll(obs, reference, stride, count, features, scratch);
+        RunAll(obs, reference, stride, count, features, scratch, check: false);
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate"/>, and whether any feature came out NaN (undefined). A feature
+    /// whose last operation is a product of two planes or a normalised difference (every
+    /// feature of the published lists) is checked as it is written; any other by a scan.
+    /// </summary>
+    internal bool EvaluateAndCheck(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
+    {
+        CheckSizes(obs, reference, stride, count, features, scratch);
+        return RunAll(obs, reference, stride, count, features, scratch, check: true);
     }
 
     private void CheckSizes(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
@@ -134,57 +142,26 @@ public sealed partial class FeatureProgram
         }
     }
 
-    /// <summary>
-    /// <see cref="Evaluate"/>, and whether any feature came out NaN (undefined): told by the
-    /// fused pass as it goes, else by a scan of the planes.
-    /// </summary>
-    internal bool EvaluateAndCheck(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
+    private bool RunAll(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch, bool check)
     {
-        CheckSizes(obs, reference, stride, count, features, scratch);
-        var (fused, nan) = RunAll(obs, reference, stride, count, features, scratch);
-        if (fused)
-        {
-            return nan;
-        }
-
-        for (var f = 0; f < FeatureCount; f++)
-        {
-            if (FloatSpans.ContainsNaN(features.Slice(f * stride, count)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Off forces the list of whole-span operations everywhere (tests compare the two).</summary>
-    internal static bool UseFused { get; set; } = true;
-
-    /// <summary>
-    /// The fused pass where it applies (then also whether any feature is NaN), else the list
-    /// of whole-span operations.
-    /// </summary>
-    private (bool Fused, bool NaN) RunAll(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
-    {
-        if (_fused is not null && UseFused && Vector512.IsHardwareAccelerated)
-        {
-            return (true, _fused.Evaluate(obs, stride, count, features));
-        }
-
+        var nan = false;
         for (var f = 0; f < _ops.Length; f++)
         {
             var output = features.Slice(f * stride, count);
+            bool? last = null;
             foreach (var op in _ops[f])
             {
-                Run(op, obs, reference, stride, count, output, scratch);
+                last = Run(op, obs, reference, stride, count, output, scratch);
             }
+
+            nan = nan || (check && (last ?? FloatSpans.ContainsNaN(output)));
         }
 
-        return (false, false);
+        return nan;
     }
 
-    private void Run(in Op op, ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> output, Span<float> scratch)
+    /// <summary>Runs one operation; for the two that check as they write, whether any value written is NaN (null for the others).</summary>
+    private bool? Run(in Op op, ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> output, Span<float> scratch)
     {
         var frame = new Frame(obs, reference, output, scratch, stride, count);
         var dest = op.Dest < 0 ? output : scratch.Slice(op.Dest * stride, count);
@@ -227,7 +204,7 @@ public sealed partial class FeatureProgram
             case OpCode.Multiply:
                 if (a.IsConstant) TensorPrimitives.Multiply(frame.Plane(b), a.Value, dest);
                 else if (b.IsConstant) TensorPrimitives.Multiply(frame.Plane(a), b.Value, dest);
-                else TensorPrimitives.Multiply(frame.Plane(a), frame.Plane(b), dest);
+                else return FloatSpans.MultiplyCheckingNaN(frame.Plane(a), frame.Plane(b), dest);
                 break;
             case OpCode.Divide:
                 if (a.IsConstant) TensorPrimitives.Divide(a.Value, frame.Plane(b), dest);
@@ -235,8 +212,7 @@ public sealed partial class FeatureProgram
                 else TensorPrimitives.Divide(frame.Plane(a), frame.Plane(b), dest);
                 break;
             case OpCode.NormalizedDifference:
-                SpectralKernels.NormalizedDifference(frame.Plane(a), frame.Plane(b), dest);
-                break;
+                return SpectralKernels.NormalizedDifference(frame.Plane(a), frame.Plane(b), dest);
             case OpCode.BrayCurtis:
             case OpCode.Cosine:
             case OpCode.Euclidean:
@@ -265,6 +241,8 @@ public sealed partial class FeatureProgram
             default:
                 throw new InvalidOperationException($"unknown op {op.Code}");
         }
+
+        return null;
     }
 
     /// <summary>The planes one evaluation reads and writes.</summary>

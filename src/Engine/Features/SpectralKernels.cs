@@ -144,9 +144,9 @@ public static class SpectralKernels
 
     /// <summary>
     /// Normalised difference (a - b) / (a + b) in one pass: the same three float32 operations
-    /// as the three passes it replaces, so the same bits.
+    /// as the three passes it replaces, so the same bits. Returns whether any result is NaN.
     /// </summary>
-    public static void NormalizedDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
+    public static bool NormalizedDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
     {
         if (a.Length < dest.Length || b.Length < dest.Length)
         {
@@ -154,30 +154,44 @@ public static class SpectralKernels
         }
 
         var i = 0;
+        var nan = false;
         if (Vector512.IsHardwareAccelerated)
         {
+            var bad = Vector512<float>.Zero;
             for (; i <= dest.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var x = Vector512.Create(a.Slice(i));
                 var y = Vector512.Create(b.Slice(i));
-                ((x - y) / (x + y)).CopyTo(dest.Slice(i));
+                var r = (x - y) / (x + y);
+                bad |= ~Vector512.Equals(r, r);
+                r.CopyTo(dest.Slice(i));
             }
+
+            nan = bad != Vector512<float>.Zero;
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
+            var bad = Vector256<float>.Zero;
             for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var x = Vector256.Create(a.Slice(i));
                 var y = Vector256.Create(b.Slice(i));
-                ((x - y) / (x + y)).CopyTo(dest.Slice(i));
+                var r = (x - y) / (x + y);
+                bad |= ~Vector256.Equals(r, r);
+                r.CopyTo(dest.Slice(i));
             }
+
+            nan |= bad != Vector256<float>.Zero;
         }
 
         for (; i < dest.Length; i++)
         {
             dest[i] = (a[i] - b[i]) / (a[i] + b[i]);
+            nan |= float.IsNaN(dest[i]);
         }
+
+        return nan;
     }
 
     /// <summary>
