@@ -230,8 +230,9 @@ EOF
 ## Where the time goes
 
 \`dotnet run -c Release --project bench -- stages fast-shadow fast spectral --mpx 0.25 --runs 2\`:
-the classifier's per-chunk pipeline re-run on one thread with a clock between stages
-(best of 2 after a warm-up), then each feature expression compiled and timed alone.
+the classifier itself on one thread with its stage clock on (best of 2 after a warm-up;
+"rest" is the time outside the timed stages), then each feature expression compiled and
+timed alone.
 
 \`\`\`
 $(cat "$OUT/stages.txt")
