@@ -47,7 +47,15 @@ internal static class FloatSpans
     /// <c>dest[i] = a[i] * b[i]</c> (as TensorPrimitives.Multiply: one float32 product each),
     /// and whether any product is NaN, noted as they are written.
     /// </summary>
-    public static bool MultiplyCheckingNaN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
+    public static bool MultiplyCheckingNaN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest) =>
+        MapCheckingNaN<Product>(a, b, dest);
+
+    /// <summary>
+    /// <c>dest[i] = TOp(a[i], b[i])</c> with AVX-512, AVX2 or scalar arithmetic (the same
+    /// float32 operations in each), returning whether any result is NaN.
+    /// </summary>
+    public static bool MapCheckingNaN<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
+        where TOp : struct, IBinaryKernel
     {
         if (a.Length < dest.Length || b.Length < dest.Length)
         {
@@ -55,40 +63,57 @@ internal static class FloatSpans
         }
 
         var i = 0;
-        var nan = false;
+        var bad = Vector256<float>.Zero;
         if (Vector512.IsHardwareAccelerated)
         {
-            var bad = Vector512<float>.Zero;
+            var bad512 = Vector512<float>.Zero;
             for (; i <= dest.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
-                var r = Vector512.Create(a.Slice(i)) * Vector512.Create(b.Slice(i));
-                bad |= ~Vector512.Equals(r, r);
+                var r = TOp.Apply(Vector512.Create(a.Slice(i)), Vector512.Create(b.Slice(i)));
+                bad512 |= ~Vector512.Equals(r, r);
                 r.CopyTo(dest.Slice(i));
             }
 
-            nan = bad != Vector512<float>.Zero;
+            bad = bad512.GetLower() | bad512.GetUpper();
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            var bad = Vector256<float>.Zero;
             for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
-                var r = Vector256.Create(a.Slice(i)) * Vector256.Create(b.Slice(i));
+                var r = TOp.Apply(Vector256.Create(a.Slice(i)), Vector256.Create(b.Slice(i)));
                 bad |= ~Vector256.Equals(r, r);
                 r.CopyTo(dest.Slice(i));
             }
-
-            nan |= bad != Vector256<float>.Zero;
         }
 
+        var nan = bad != Vector256<float>.Zero;
         for (; i < dest.Length; i++)
         {
-            dest[i] = a[i] * b[i];
+            dest[i] = TOp.Apply(a[i], b[i]);
             nan |= float.IsNaN(dest[i]);
         }
 
         return nan;
+    }
+
+    /// <summary>An elementwise float32 operation of two values, written once per width.</summary>
+    public interface IBinaryKernel
+    {
+        static abstract Vector512<float> Apply(Vector512<float> x, Vector512<float> y);
+
+        static abstract Vector256<float> Apply(Vector256<float> x, Vector256<float> y);
+
+        static abstract float Apply(float x, float y);
+    }
+
+    private readonly struct Product : IBinaryKernel
+    {
+        public static Vector512<float> Apply(Vector512<float> x, Vector512<float> y) => x * y;
+
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> y) => x * y;
+
+        public static float Apply(float x, float y) => x * y;
     }
 
     /// <summary><c>dest[i] = 1</c> where <c>values[i]</c> is NaN, else 0.</summary>

@@ -146,52 +146,16 @@ public static class SpectralKernels
     /// Normalised difference (a - b) / (a + b) in one pass: the same three float32 operations
     /// as the three passes it replaces, so the same bits. Returns whether any result is NaN.
     /// </summary>
-    public static bool NormalizedDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
+    public static bool NormalizedDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest) =>
+        FloatSpans.MapCheckingNaN<NormalizedDifferenceKernel>(a, b, dest);
+
+    private readonly struct NormalizedDifferenceKernel : FloatSpans.IBinaryKernel
     {
-        if (a.Length < dest.Length || b.Length < dest.Length)
-        {
-            throw new ArgumentException("input spans shorter than destination");
-        }
+        public static Vector512<float> Apply(Vector512<float> x, Vector512<float> y) => (x - y) / (x + y);
 
-        var i = 0;
-        var nan = false;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var bad = Vector512<float>.Zero;
-            for (; i <= dest.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var x = Vector512.Create(a.Slice(i));
-                var y = Vector512.Create(b.Slice(i));
-                var r = (x - y) / (x + y);
-                bad |= ~Vector512.Equals(r, r);
-                r.CopyTo(dest.Slice(i));
-            }
+        public static Vector256<float> Apply(Vector256<float> x, Vector256<float> y) => (x - y) / (x + y);
 
-            nan = bad != Vector512<float>.Zero;
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var bad = Vector256<float>.Zero;
-            for (; i <= dest.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var x = Vector256.Create(a.Slice(i));
-                var y = Vector256.Create(b.Slice(i));
-                var r = (x - y) / (x + y);
-                bad |= ~Vector256.Equals(r, r);
-                r.CopyTo(dest.Slice(i));
-            }
-
-            nan |= bad != Vector256<float>.Zero;
-        }
-
-        for (; i < dest.Length; i++)
-        {
-            dest[i] = (a[i] - b[i]) / (a[i] + b[i]);
-            nan |= float.IsNaN(dest[i]);
-        }
-
-        return nan;
+        public static float Apply(float x, float y) => (x - y) / (x + y);
     }
 
     /// <summary>
