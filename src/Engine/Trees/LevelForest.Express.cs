@@ -9,12 +9,15 @@ namespace S2CloudMask.Engine.Trees;
 /// The express lane of a single tree: in an image, most pixels often end in one leaf (the
 /// clear land of a cloudless scene, the core of a cloud). That leaf's region is a box, one
 /// interval per feature its path splits on, so a pixel inside it needs no walk at all: a
-/// few compares on the feature planes, read in order, tell it. Pixels outside are packed
-/// into dense planes and walk the tree as before; their answers are unpacked into place.
-/// Which leaf is hot is learnt from the pixels themselves: a sample of each thread's first
-/// block walks the tree, and the leaf most of them reach (if any reaches a quarter) is
-/// taken until it stops paying. Every pixel gets the value the walk would give, bit for bit:
-/// the box tests are the path's own comparisons.
+/// few compares on the feature planes, read in order, tell it. The indices of the pixels
+/// outside are packed, those pixels walk the tree as before (the AVX-512 kernel reading them
+/// through the indices), and their answers are unpacked into place. Which leaf is hot is
+/// learnt from the pixels themselves: every <see cref="KeepCalls"/> calls on a thread, a
+/// sample of the block walks the tree, and the leaf most of it reaches (if a quarter do) is
+/// taken until it catches fewer than one pixel in eight. Every pixel gets the value the walk
+/// would give, bit for bit: the box tests are the path's own comparisons. (Testing a second
+/// to fourth hot leaf as well measured slower on the clear scene: 12.5 against 11.3 us per
+/// 2048 pixels.)
 /// </summary>
 internal sealed partial class LevelForest
 {
