@@ -1,9 +1,11 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using S2CloudMask.Api.Classification;
 using S2CloudMask.Api.Health;
+using S2CloudMask.Api.Hosting;
 using S2CloudMask.Api.Masks;
 using S2CloudMask.Api.Models;
 using S2CloudMask.Engine.Models;
@@ -35,9 +37,13 @@ public static class ServiceExtensions
         return services;
     }
 
-    /// <summary>Limits:MaxBodyBytes also becomes Kestrel's MaxRequestBodySize and the multipart limit.</summary>
+    /// <summary>
+    /// Limits:MaxBodyBytes also becomes Kestrel's MaxRequestBodySize and the multipart limit;
+    /// Kestrel reads bodies through 64 KiB blocks (<see cref="LargeBlockMemoryPoolFactory"/>).
+    /// </summary>
     public static WebApplicationBuilder AddRequestLimits(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<LimitsOptions>>((kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
