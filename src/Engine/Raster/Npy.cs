@@ -74,7 +74,7 @@ public static class Npy
             throw new InputTooLargeException($"array of shape {Format(shape)} is {count} bytes, more than one array can hold");
         }
 
-        var data = new byte[count];
+        var data = GC.AllocateUninitializedArray<byte>((int)count); // every byte is read into below (or the array is dropped)
         var leftover = got - header.Length;
         if (leftover > 0)
         {
