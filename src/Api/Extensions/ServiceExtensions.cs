@@ -39,7 +39,7 @@ public static class ServiceExtensions
 
     /// <summary>
     /// Limits:MaxBodyBytes also becomes Kestrel's MaxRequestBodySize and the multipart limit;
-    /// Kestrel reads bodies through 64 KiB blocks (<see cref="LargeBlockMemoryPoolFactory"/>).
+    /// Kestrel reads bodies through 256 KiB blocks (<see cref="LargeBlockMemoryPoolFactory"/>).
     /// </summary>
     public static WebApplicationBuilder AddRequestLimits(this WebApplicationBuilder builder)
     {
