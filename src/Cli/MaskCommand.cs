@@ -83,11 +83,9 @@ internal static class MaskCommand
             var rows = p.Length / w;
             var m = mask.AsSpan(0, p.Length);
             CloudClassifier.Mask(p.Span, model.Threshold, m);
-            foreach (var v in m)
-            {
-                cloud += v == 1 ? 1 : 0;
-                valid += v == CloudClassifier.Nodata ? 0 : 1;
-            }
+            var counts = CloudClassifier.Count(m);
+            cloud += counts.Cloud;
+            valid += counts.Valid;
 
             if (o.Probability)
             {

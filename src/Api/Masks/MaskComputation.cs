@@ -35,12 +35,13 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                 var probabilities = new float[dates.Count][];
                 var codes = query.Output == "probability" ? null : new byte[dates.Count][];
                 long valid = 0, positive = 0, shadowPixels = 0;
-                float[]? shadowP = shadow is null ? null : new float[pixels];
-                byte[]? shadowMask = shadow is null ? null : new byte[pixels];
+                // Every element of these is written before it is read: no need to zero them first.
+                float[]? shadowP = shadow is null ? null : GC.AllocateUninitializedArray<float>(pixels);
+                byte[]? shadowMask = shadow is null ? null : GC.AllocateUninitializedArray<byte>(pixels);
                 for (var i = 0; i < dates.Count; i++)
                 {
                     var image = input.Date(dates[i]);
-                    var p = new float[pixels];
+                    var p = GC.AllocateUninitializedArray<float>(pixels);
                     CloudClassifier.Probability(model, image, scaling, reference?.Image, reference?.Scaling ?? Scaling.Identity, p, options);
                     probabilities[i] = p;
                     if (codes is null)
@@ -54,7 +55,7 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                         continue;
                     }
 
-                    var mask = new byte[pixels];
+                    var mask = GC.AllocateUninitializedArray<byte>(pixels);
                     CloudClassifier.Mask(p, threshold, mask);
                     if (shadow is not null)
                     {
@@ -63,12 +64,10 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                         Combine(mask, shadowMask!);
                     }
 
-                    foreach (var c in mask)
-                    {
-                        valid += c == CloudClassifier.Nodata ? 0 : 1;
-                        positive += c == 1 ? 1 : 0;
-                        shadowPixels += c == 2 ? 1 : 0;
-                    }
+                    var counts = CloudClassifier.Count(mask);
+                    valid += counts.Valid;
+                    positive += counts.Cloud;
+                    shadowPixels += counts.Shadow;
 
                     codes[i] = mask;
                 }

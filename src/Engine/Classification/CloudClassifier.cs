@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using S2CloudMask.Engine.Models;
 using S2CloudMask.Engine.Morphology;
 using S2CloudMask.Engine.Raster;
@@ -122,11 +124,60 @@ public static class CloudClassifier
             throw new ArgumentException("destination too small", nameof(dest));
         }
 
-        for (var i = 0; i < probability.Length; i++)
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // Sixty-four at a time: a code per lane, narrowed twice to bytes in order.
+            var t = Vector512.Create(threshold);
+            for (; i <= probability.Length - 64; i += 64)
+            {
+                var low = Vector512.Narrow(Code(probability, i, t), Code(probability, i + 16, t));
+                var high = Vector512.Narrow(Code(probability, i + 32, t), Code(probability, i + 48, t));
+                Vector512.Narrow(low, high).CopyTo(dest.Slice(i));
+            }
+        }
+
+        for (; i < probability.Length; i++)
         {
             var p = probability[i];
             dest[i] = float.IsNaN(p) ? Nodata : p > threshold ? (byte)1 : (byte)0;
         }
+    }
+
+    /// <summary>The mask codes of sixteen probabilities from <paramref name="at"/>, as 32-bit lanes.</summary>
+    private static Vector512<uint> Code(ReadOnlySpan<float> probability, int at, Vector512<float> threshold)
+    {
+        var p = Vector512.Create(probability.Slice(at, 16));
+        var nan = ~Vector512.Equals(p, p).AsUInt32();
+        var above = Vector512.GreaterThan(p, threshold).AsUInt32();
+        return (nan & Vector512.Create((uint)Nodata)) | (above & Vector512<uint>.One);
+    }
+
+    /// <summary>How many of the codes are valid (not nodata), cloud (1) and cloud shadow (2).</summary>
+    public static CodeCounts Count(ReadOnlySpan<byte> codes)
+    {
+        long nodata = 0, cloud = 0, shadow = 0;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= codes.Length - 64; i += 64)
+            {
+                var v = Vector512.Create(codes.Slice(i, 64));
+                nodata += BitOperations.PopCount(Vector512.Equals(v, Vector512.Create(Nodata)).ExtractMostSignificantBits());
+                cloud += BitOperations.PopCount(Vector512.Equals(v, Vector512<byte>.One).ExtractMostSignificantBits());
+                shadow += BitOperations.PopCount(Vector512.Equals(v, Vector512.Create((byte)2)).ExtractMostSignificantBits());
+            }
+        }
+
+        for (; i < codes.Length; i++)
+        {
+            var c = codes[i];
+            nodata += c == Nodata ? 1 : 0;
+            cloud += c == 1 ? 1 : 0;
+            shadow += c == 2 ? 1 : 0;
+        }
+
+        return new CodeCounts(codes.Length - nodata, cloud, shadow);
     }
 
     public const byte Nodata = 255;
@@ -254,3 +305,6 @@ public static class CloudClassifier
         }
     }
 }
+
+/// <summary>Pixels of a mask or class map: valid ones (not nodata), and of those cloud and cloud shadow.</summary>
+public readonly record struct CodeCounts(long Valid, long Cloud, long Shadow);

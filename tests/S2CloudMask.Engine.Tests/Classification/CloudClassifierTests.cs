@@ -162,4 +162,52 @@ public sealed class CloudClassifierTests(ITestOutputHelper output)
         CloudClassifier.Mask([0.5f, 0.51f, float.NaN, 0f], 0.5f, mask);
         Assert.Equal([0, 1, 255, 0], mask);
     }
+
+    /// <summary>
+    /// The vector mask (64 pixels a step) and the counts against the per-pixel rule, with NaN,
+    /// values on the threshold, signed zeros and infinities, for lengths around the vector
+    /// width; the bytes past the length stay untouched.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(1000)]
+    [InlineData(4099)]
+    public void VectorMaskAndCountsFollowThePerPixelRule(int n)
+    {
+        var rng = new Random(n);
+        const float Threshold = 0.5f;
+        var p = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            p[i] = rng.Next(8) switch
+            {
+                0 => float.NaN,
+                1 => Threshold,
+                2 => -0f,
+                3 => float.PositiveInfinity,
+                4 => float.NegativeInfinity,
+                _ => (float)rng.NextDouble(),
+            };
+        }
+
+        var mask = new byte[n + 3];
+        mask.AsSpan().Fill(7);
+        CloudClassifier.Mask(p, Threshold, mask.AsSpan(0, n));
+        for (var i = 0; i < n; i++)
+        {
+            Assert.Equal(float.IsNaN(p[i]) ? CloudClassifier.Nodata : p[i] > Threshold ? (byte)1 : (byte)0, mask[i]);
+        }
+
+        Assert.Equal([7, 7, 7], mask[n..]);
+
+        // Classes: shadow codes mixed in.
+        var codes = mask[..n].Select((c, i) => c == 0 && i % 3 == 0 ? (byte)2 : c).ToArray();
+        var counts = CloudClassifier.Count(codes);
+        Assert.Equal(codes.Count(c => c != CloudClassifier.Nodata), counts.Valid);
+        Assert.Equal(codes.Count(c => c == 1), counts.Cloud);
+        Assert.Equal(codes.Count(c => c == 2), counts.Shadow);
+    }
 }
