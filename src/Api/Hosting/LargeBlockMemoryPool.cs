@@ -7,8 +7,8 @@ namespace S2CloudMask.Api.Hosting;
 /// <summary>
 /// Gives Kestrel memory pools of <see cref="LargeBlockMemoryPool.BlockSize"/> blocks instead of
 /// its 4 KiB ones: the socket transport reads into whatever block the pool hands it, so one
-/// receive takes up to 256 KiB and a 40 MB band array arrives in about 160 reads instead of
-/// 10,000. On this project's 2-core machine the load test (8 clients posting 1024 x 1024 x 10
+/// receive takes up to 256 KiB and a 40 MB band array needs at least 160 reads instead of at
+/// least 10,000. On this project's 2-core machine the load test (8 clients posting 1024 x 1024 x 10
 /// float32 arrays, 15 s runs) went from 26 to 37 requests/s with 64 KiB blocks (using 1.56
 /// cores instead of 1.71) and to 40-42 with 256 KiB ones (against 38 in the same session).
 /// </summary>
