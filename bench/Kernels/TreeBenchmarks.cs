@@ -9,7 +9,8 @@ namespace S2CloudMask.Bench.Kernels;
 /// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
 /// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
 /// AVX-512 register tables, the last without and with a single tree's express lane (the hot
-/// leaf's box tested first, only the other pixels walked). All give identical values
+/// leaf's box tested first, only the other pixels walked), and for ensembles sixteen trees
+/// per vector, one pixel at a time (<see cref="LaneForest"/>). All give identical values
 /// (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
@@ -58,7 +59,7 @@ public class TreeBenchmarks
             }
         }
 
-        LevelForest.Kernel = TreeKernel.Avx512;
+        LevelForest.Kernel = TreeKernel.Avx512Lanes;
         LevelForest.Express = true;
     }
 
@@ -77,12 +78,16 @@ public class TreeBenchmarks
     [Benchmark]
     public void LevelAvx512Express() => Run(TreeKernel.Avx512);
 
+    /// <summary>Sixteen trees per vector (<see cref="LaneForest"/>); single trees run as <see cref="LevelAvx512Express"/>.</summary>
+    [Benchmark]
+    public void TreesInLanes() => Run(TreeKernel.Avx512Lanes);
+
     private void Run(TreeKernel kernel, bool express = true)
     {
         LevelForest.Kernel = kernel;
         LevelForest.Express = express;
         _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
-        LevelForest.Kernel = TreeKernel.Avx512;
+        LevelForest.Kernel = TreeKernel.Avx512Lanes;
         LevelForest.Express = true;
     }
 }

@@ -45,7 +45,7 @@ internal sealed partial class LevelForest
     /// </summary>
     private bool TryExpress(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
     {
-        if (!Express || _parents is null || count < 256 || Kernel != TreeKernel.Avx512 || !Avx512F.VL.IsSupported || _pairs is null || FeatureCount > 32)
+        if (!Express || _parents is null || count < 256 || Kernel < TreeKernel.Avx512 || !Avx512F.VL.IsSupported || _pairs is null || FeatureCount > 32)
         {
             return false;
         }

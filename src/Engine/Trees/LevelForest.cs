@@ -27,6 +27,9 @@ internal sealed partial class LevelForest
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
 
+    /// <summary>The ensemble as sixteen trees per vector (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
+    private readonly LaneForest? _lanes;
+
     /// <summary>Each node's parent (-1 at the root), for a single tree's express lane; null for ensembles.</summary>
     private readonly int[]? _parents;
 
@@ -89,6 +92,7 @@ internal sealed partial class LevelForest
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
+        _lanes = LaneForest.TryCreate(ensemble);
         if (_roots.Length == 1)
         {
             _parents = new int[_nodes.Length];
@@ -175,12 +179,22 @@ internal sealed partial class LevelForest
         dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
         var done = 0;
         var kernel = Kernel;
+        if (kernel == TreeKernel.Avx512Lanes && (_lanes is null || !LaneForest.IsHardwareSupported))
+        {
+            kernel = TreeKernel.Avx512;
+        }
+
         if (kernel == TreeKernel.Avx512 && (!Avx512F.VL.IsSupported || _pairs is null || FeatureCount > 32))
         {
             kernel = TreeKernel.Avx2;
         }
 
-        if (kernel != TreeKernel.Scalar && Avx2.IsSupported)
+        if (kernel == TreeKernel.Avx512Lanes)
+        {
+            done = count - (count % LaneForest.Lanes);
+            _lanes!.Accumulate(planes, stride, done, dest);
+        }
+        else if (kernel != TreeKernel.Scalar && Avx2.IsSupported)
         {
             done = count - (count % 32);
             if (kernel == TreeKernel.Avx512)
@@ -265,7 +279,7 @@ internal sealed partial class LevelForest
     /// switch it to compare the kernels with their scalar twin. Falls back to the next one
     /// down where the processor or the forest does not suit.
     /// </summary>
-    internal static TreeKernel Kernel { get; set; } = TreeKernel.Avx512;
+    internal static TreeKernel Kernel { get; set; } = TreeKernel.Avx512Lanes;
 
     /// <summary>
     /// AVX-512 variant of <see cref="AccumulateGather"/> for pixels [0, end), end a multiple
@@ -519,4 +533,7 @@ internal enum TreeKernel
     Scalar,
     Avx2,
     Avx512,
+
+    /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector; others as <see cref="Avx512"/>.</summary>
+    Avx512Lanes,
 }

@@ -140,7 +140,7 @@ public sealed class EnsembleReaderTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512;
+                LevelForest.Kernel = TreeKernel.Avx512Lanes;
             }
         }
 

@@ -55,7 +55,7 @@ public sealed class LevelForestKernelTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512;
+                LevelForest.Kernel = TreeKernel.Avx512Lanes;
             }
         }
     }
@@ -100,7 +100,7 @@ public sealed class LevelForestKernelTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512;
+                LevelForest.Kernel = TreeKernel.Avx512Lanes;
             }
         }
     }

@@ -1,0 +1,427 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace S2CloudMask.Engine.Trees;
+
+/// <summary>
+/// A summed ensemble (XGBoost's 200 trees) evaluated sixteen trees at a time for one pixel,
+/// each tree in a vector lane, instead of many pixels at a time through one tree.
+/// <para>
+/// Why: a pixel-per-lane walk gathers twice per level, the node and then the pixel's value
+/// of the node's feature. Here the pixel's features sit in one register, so that value is
+/// a register permute, and only the node is gathered; the first three levels of the sixteen
+/// trees (7 nodes each) sit in registers too, so they need no gather at all.
+/// </para>
+/// <para>
+/// For one gather to fetch a whole node, a node is a single 32-bit word: its threshold as a
+/// rank among all distinct thresholds of its feature, shifted left by 4, or-ed with the
+/// feature. A pixel's feature value becomes the count of that feature's thresholds below
+/// it, shifted alike, once per pixel by binary search. Then <c>x &gt; threshold</c> holds
+/// exactly when <c>count &gt; rank</c>, and that is the compare of the two words, whatever
+/// the low four bits hold; the register permute that picks the pixel's word reads only
+/// those four bits, the feature. So the walk takes the same branches as the float compares,
+/// bit for bit.
+/// </para>
+/// <para>
+/// Every tree is padded to a complete tree of the forest's depth (a leaf above the bottom
+/// fills all bottom slots under it), laid out level by level with the sixteen trees of a
+/// group side by side: at level L, tree lane l's node on path p is at <c>(l &lt;&lt; L) | p</c>,
+/// and a step is <c>q = 2q + right</c>. The leaves come out as sixteen trees per pixel; a
+/// 16 x 16 transpose turns sixteen pixels' worth into sixteen pixels per tree, added in
+/// tree order in float32 as XGBoost adds them, so the margins equal the other kernels' bit
+/// for bit.
+/// </para>
+/// </summary>
+internal sealed class LaneForest
+{
+    public const int Lanes = 16;
+
+    private const int FeatureBits = 4;
+
+    /// <summary>Levels taken from register tables: 1 + 2 + 4 node vectors per group.</summary>
+    private const int TableLevels = 3;
+
+    /// <summary>Per feature, its distinct thresholds ascending, padded with +inf to a power of two (at least one pad).</summary>
+    private readonly float[][] _cuts;
+
+    /// <summary>Per group, levels 0 .. depth-1 one after the other, level L with 16 &lt;&lt; L words.</summary>
+    private readonly int[] _nodes;
+
+    /// <summary>Per group, 16 &lt;&lt; depth leaf values.</summary>
+    private readonly float[] _leaves;
+
+    private readonly int _depth;
+    private readonly int _trees;
+
+    private LaneForest(float[][] cuts, int[] nodes, float[] leaves, int depth, int trees)
+    {
+        _cuts = cuts;
+        _nodes = nodes;
+        _leaves = leaves;
+        _depth = depth;
+        _trees = trees;
+    }
+
+    private int Groups => (_trees + Lanes - 1) / Lanes;
+
+    private int NodesPerGroup => Lanes * ((1 << _depth) - 1);
+
+    private int LeavesPerGroup => Lanes << _depth;
+
+    /// <summary>Whether the processor can run it (AVX-512 F with VL).</summary>
+    public static bool IsHardwareSupported => Avx512F.VL.IsSupported;
+
+    /// <summary>
+    /// The lane layout of a summed ensemble, or null where it does not suit: fewer than
+    /// <paramref name="minTrees"/> trees, more than 16 features, a depth outside 3 .. 12, a
+    /// NaN threshold, or more ranks per feature than the word holds.
+    /// </summary>
+    public static LaneForest? TryCreate(TreeEnsemble ensemble, int minTrees = 8)
+    {
+        var depth = ensemble.MaxDepth;
+        if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < minTrees
+            || ensemble.FeatureCount > 1 << FeatureBits || depth < TableLevels || depth > 12)
+        {
+            return null;
+        }
+
+        var distinct = new SortedSet<float>[ensemble.FeatureCount];
+        for (var f = 0; f < distinct.Length; f++)
+        {
+            distinct[f] = [];
+        }
+
+        foreach (var n in ensemble.Nodes)
+        {
+            if (float.IsNaN(n.Threshold))
+            {
+                return null;
+            }
+
+            // -0 and +0 are one threshold: SortedSet compares them equal.
+            distinct[n.Feature].Add(n.Threshold);
+        }
+
+        var cuts = new float[distinct.Length][];
+        var sortedCuts = new float[distinct.Length][];
+        for (var f = 0; f < distinct.Length; f++)
+        {
+            var sorted = distinct[f].ToArray();
+            if (sorted.Length >= 1 << (31 - FeatureBits - 1))
+            {
+                return null;
+            }
+
+            var size = 1;
+            while (size <= sorted.Length)
+            {
+                size *= 2;
+            }
+
+            cuts[f] = new float[size];
+            Array.Fill(cuts[f], float.PositiveInfinity);
+            sorted.CopyTo(cuts[f], 0);
+            sortedCuts[f] = sorted;
+        }
+
+        var forest = new LaneForest(cuts, [], [], depth, ensemble.TreeCount);
+        var nodes = new int[forest.Groups * forest.NodesPerGroup];
+        var leaves = new float[forest.Groups * forest.LeavesPerGroup];
+        for (var t = 0; t < ensemble.TreeCount; t++)
+        {
+            var g = t / Lanes;
+            var lane = t % Lanes;
+            Fill(ensemble.Roots[t], 0, 0);
+
+            void Fill(int node, int level, int path)
+            {
+                if (node >= 0)
+                {
+                    var split = ensemble.Nodes[node];
+                    nodes[(g * forest.NodesPerGroup) + LevelStart(level) + (lane << level) + path] =
+                        (Array.BinarySearch(sortedCuts[split.Feature], split.Threshold) << FeatureBits) | split.Feature;
+                    Fill(split.Left, level + 1, 2 * path);
+                    Fill(split.Right, level + 1, (2 * path) + 1);
+                    return;
+                }
+
+                // A leaf above the bottom: the slots under it keep word 0 (either way is
+                // right) and every bottom slot under it holds its value.
+                var below = depth - level;
+                var first = path << below;
+                for (var k = 0; k < 1 << below; k++)
+                {
+                    leaves[(g * forest.LeavesPerGroup) + (lane << depth) + first + k] = ensemble.Leaves[~node];
+                }
+            }
+        }
+
+        return new LaneForest(cuts, nodes, leaves, depth, ensemble.TreeCount);
+    }
+
+    /// <summary>Offset of level <paramref name="level"/> in a group: 16 * (2^level - 1).</summary>
+    private static int LevelStart(int level) => Lanes * ((1 << level) - 1);
+
+    /// <summary>
+    /// Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> (which holds the
+    /// starting margins) for pixels whose NaN-free features are in planes (feature f of pixel
+    /// i at <c>planes[f * stride + i]</c>); count a multiple of 16.
+    /// </summary>
+    public unsafe void Accumulate(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
+        if (count % Lanes != 0 || count > stride || dest.Length < count || planes.Length < ((_cuts.Length - 1) * stride) + count)
+        {
+            throw new ArgumentException("count must be a multiple of 16 and fit the planes and destination");
+        }
+
+        if (count == 0)
+        {
+            return;
+        }
+
+        // 64-byte aligned: one pixel's words are one vector.
+        var rented = ArrayPool<int>.Shared.Rent((count * Lanes) + Lanes);
+        try
+        {
+            fixed (int* raw = rented)
+            {
+                var words = (int*)(((nint)raw + 63) & ~(nint)63);
+                Rank(planes, stride, count, words);
+                Walk(words, count, dest);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Each pixel's 16 words: for feature f, the count of its thresholds below the value,
+    /// shifted by 4; 0 past the features. A branch-free binary search, 32 pixels at a time
+    /// in four independent vectors (one alone waits on each gather's latency: 109 ns per
+    /// pixel for spectral's nine features).
+    /// </summary>
+    private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, int* words)
+    {
+        var ranks = stackalloc int[32];
+        new Span<int>(words, count * Lanes).Clear();
+        fixed (float* x = planes)
+        {
+            for (var f = 0; f < _cuts.Length; f++)
+            {
+                fixed (float* cuts = _cuts[f])
+                {
+                    var top = _cuts[f].Length / 2;
+                    var i = 0;
+                    for (; i + 32 <= count; i += 32)
+                    {
+                        var v = x + (f * stride) + i;
+                        var (v0, v1, v2, v3) = (Vector256.Load(v), Vector256.Load(v + 8), Vector256.Load(v + 16), Vector256.Load(v + 24));
+                        Vector256<int> r0 = default, r1 = default, r2 = default, r3 = default;
+                        for (var step = top; step > 0; step >>= 1)
+                        {
+                            r0 = Search(cuts, step, v0, r0);
+                            r1 = Search(cuts, step, v1, r1);
+                            r2 = Search(cuts, step, v2, r2);
+                            r3 = Search(cuts, step, v3, r3);
+                        }
+
+                        Vector256.ShiftLeft(r0, FeatureBits).Store(ranks);
+                        Vector256.ShiftLeft(r1, FeatureBits).Store(ranks + 8);
+                        Vector256.ShiftLeft(r2, FeatureBits).Store(ranks + 16);
+                        Vector256.ShiftLeft(r3, FeatureBits).Store(ranks + 24);
+                        for (var k = 0; k < 32; k++)
+                        {
+                            words[((i + k) * Lanes) + f] = ranks[k];
+                        }
+                    }
+
+                    for (; i < count; i += 8)
+                    {
+                        var r = Vector256<int>.Zero;
+                        var v = Vector256.Load(x + (f * stride) + i);
+                        for (var step = top; step > 0; step >>= 1)
+                        {
+                            r = Search(cuts, step, v, r);
+                        }
+
+                        Vector256.ShiftLeft(r, FeatureBits).Store(ranks);
+                        for (var k = 0; k < 8; k++)
+                        {
+                            words[((i + k) * Lanes) + f] = ranks[k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One step of the search: where <c>cuts[r + step - 1] &lt; v</c>, all of the next
+    /// <paramref name="step"/> thresholds are below v too, so r grows by step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Search(float* cuts, int step, Vector256<float> v, Vector256<int> r) =>
+        r + (Vector256.LessThan(Avx2.GatherVector256(cuts + step - 1, r, 4), v).AsInt32() & Vector256.Create(step));
+
+    private unsafe void Walk(int* words, int count, Span<float> dest)
+    {
+        var rows = stackalloc float[Lanes * Lanes];
+        var depth = _depth;
+        var upperHalf = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1);
+        fixed (int* nodeBase = _nodes)
+        fixed (float* leafBase = _leaves)
+        fixed (float* acc = dest)
+        {
+            for (var g = 0; g < Groups; g++)
+            {
+                var group = nodeBase + (g * NodesPerGroup);
+                var leaves = leafBase + (g * LeavesPerGroup);
+                var t0 = Vector512.Load(group);
+                var t1a = Vector512.Load(group + LevelStart(1));
+                var t1b = Vector512.Load(group + LevelStart(1) + 16);
+                var t2a = Vector512.Load(group + LevelStart(2));
+                var t2b = Vector512.Load(group + LevelStart(2) + 16);
+                var t2c = Vector512.Load(group + LevelStart(2) + 32);
+                var t2d = Vector512.Load(group + LevelStart(2) + 48);
+                var trees = Math.Min(Lanes, _trees - (g * Lanes));
+                for (var i0 = 0; i0 < count; i0 += Lanes)
+                {
+                    // Eight pixels side by side: their chains of dependent gathers overlap.
+                    for (var j = 0; j < Lanes; j += 8)
+                    {
+                        var w = words + ((i0 + j) * Lanes);
+                        var (p0, p1, p2, p3) = (Vector512.Load(w), Vector512.Load(w + Lanes), Vector512.Load(w + (2 * Lanes)), Vector512.Load(w + (3 * Lanes)));
+                        var (p4, p5, p6, p7) = (Vector512.Load(w + (4 * Lanes)), Vector512.Load(w + (5 * Lanes)), Vector512.Load(w + (6 * Lanes)), Vector512.Load(w + (7 * Lanes)));
+                        var q0 = Top(p0, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q1 = Top(p1, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q2 = Top(p2, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q3 = Top(p3, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q4 = Top(p4, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q5 = Top(p5, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q6 = Top(p6, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        var q7 = Top(p7, t0, t1a, t1b, t2a, t2b, t2c, t2d, upperHalf);
+                        for (var level = TableLevels; level < depth; level++)
+                        {
+                            var at = group + LevelStart(level);
+                            q0 = Next(p0, Gather(at, q0), q0);
+                            q1 = Next(p1, Gather(at, q1), q1);
+                            q2 = Next(p2, Gather(at, q2), q2);
+                            q3 = Next(p3, Gather(at, q3), q3);
+                            q4 = Next(p4, Gather(at, q4), q4);
+                            q5 = Next(p5, Gather(at, q5), q5);
+                            q6 = Next(p6, Gather(at, q6), q6);
+                            q7 = Next(p7, Gather(at, q7), q7);
+                        }
+
+                        var r = rows + (j * Lanes);
+                        Gather(leaves, q0).Store(r);
+                        Gather(leaves, q1).Store(r + Lanes);
+                        Gather(leaves, q2).Store(r + (2 * Lanes));
+                        Gather(leaves, q3).Store(r + (3 * Lanes));
+                        Gather(leaves, q4).Store(r + (4 * Lanes));
+                        Gather(leaves, q5).Store(r + (5 * Lanes));
+                        Gather(leaves, q6).Store(r + (6 * Lanes));
+                        Gather(leaves, q7).Store(r + (7 * Lanes));
+                    }
+
+                    AddColumns(rows, trees, acc + i0);
+                }
+            }
+        }
+    }
+
+    /// <summary>The first three levels for sixteen trees, from the register tables; returns q at level 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Top(
+        Vector512<int> pixel, Vector512<int> t0, Vector512<int> t1a, Vector512<int> t1b,
+        Vector512<int> t2a, Vector512<int> t2b, Vector512<int> t2c, Vector512<int> t2d, Vector512<int> upperHalf)
+    {
+        var q = Next(pixel, t0, Vector512<int>.Indices);
+        q = Next(pixel, Avx512F.PermuteVar16x32x2(t1a, q, t1b), q);
+
+        // Level 2 has 64 slots: trees 0-7 in the first two tables, 8-15 in the other two.
+        var node = Vector512.ConditionalSelect(upperHalf, Avx512F.PermuteVar16x32x2(t2c, q, t2d), Avx512F.PermuteVar16x32x2(t2a, q, t2b));
+        return Next(pixel, node, q);
+    }
+
+    /// <summary>
+    /// Sixteen words <c>at[q[l]]</c> by two 8-lane gathers (.NET has no 16-lane one). The
+    /// halves are joined by an insert into the lower one: <c>Vector512.Create(lower, upper)</c>
+    /// compiled to inserts into a stack slot carried from one call to the next, which chained
+    /// every gather to the one before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<int> Gather(int* at, Vector512<int> q) =>
+        Avx512F.InsertVector256(Avx2.GatherVector256(at, q.GetLower(), 4).ToVector512Unsafe(), Avx2.GatherVector256(at, q.GetUpper(), 4), 1);
+
+    /// <inheritdoc cref="Gather(int*, Vector512{int})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Gather(float* at, Vector512<int> q) =>
+        Avx512F.InsertVector256(Avx2.GatherVector256(at, q.GetLower(), 4).ToVector512Unsafe(), Avx2.GatherVector256(at, q.GetUpper(), 4), 1);
+
+    /// <summary>One level for sixteen trees: <c>q = 2q + (pixel's word of the node's feature &gt; node)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Next(Vector512<int> pixel, Vector512<int> node, Vector512<int> q) =>
+        q + q + Vector512.ShiftRightLogical(node - Avx512F.PermuteVar16x32(pixel, node), 31);
+
+    /// <summary>
+    /// <c>acc[j] += rows[j * 16 + t]</c> for t = 0 .. trees-1 in that order, j = 0 .. 15: a
+    /// 16 x 16 transpose in registers (interleave 32-bit, then 64-bit, then 128-bit lanes
+    /// twice), then one add per tree.
+    /// </summary>
+    internal static unsafe void AddColumns(float* rows, int trees, float* acc)
+    {
+        // b(4k + m) holds columns m, m + 4, m + 8, m + 12 of rows 4k .. 4k+3, one per 128-bit lane.
+        var (b0, b1, b2, b3) = Quad(rows);
+        var (b4, b5, b6, b7) = Quad(rows + (4 * Lanes));
+        var (b8, b9, b10, b11) = Quad(rows + (8 * Lanes));
+        var (b12, b13, b14, b15) = Quad(rows + (12 * Lanes));
+        var (c0, c4, c8, c12) = Columns(b0, b4, b8, b12);
+        var (c1, c5, c9, c13) = Columns(b1, b5, b9, b13);
+        var (c2, c6, c10, c14) = Columns(b2, b6, b10, b14);
+        var (c3, c7, c11, c15) = Columns(b3, b7, b11, b15);
+        var sum = Vector512.Load(acc);
+        if (trees == Lanes)
+        {
+            sum = sum + c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15;
+        }
+        else
+        {
+            var c = stackalloc Vector512<float>[] { c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15 };
+            for (var t = 0; t < trees; t++)
+            {
+                sum += c[t];
+            }
+        }
+
+        sum.Store(acc);
+    }
+
+    /// <summary>Rows r .. r+3 regrouped: vector m holds columns m, m + 4, m + 8, m + 12 of the four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Quad(float* r)
+    {
+        var (r0, r1, r2, r3) = (Vector512.Load(r), Vector512.Load(r + Lanes), Vector512.Load(r + (2 * Lanes)), Vector512.Load(r + (3 * Lanes)));
+        var a0 = Avx512F.UnpackLow(r0, r1).AsDouble();
+        var a1 = Avx512F.UnpackHigh(r0, r1).AsDouble();
+        var a2 = Avx512F.UnpackLow(r2, r3).AsDouble();
+        var a3 = Avx512F.UnpackHigh(r2, r3).AsDouble();
+        return (Avx512F.UnpackLow(a0, a2).AsSingle(), Avx512F.UnpackHigh(a0, a2).AsSingle(), Avx512F.UnpackLow(a1, a3).AsSingle(), Avx512F.UnpackHigh(a1, a3).AsSingle());
+    }
+
+    /// <summary>From the four quads' vector m: columns m, m + 4, m + 8, m + 12 of all sixteen rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Columns(
+        Vector512<float> q0, Vector512<float> q1, Vector512<float> q2, Vector512<float> q3)
+    {
+        var d0 = Avx512F.Shuffle4x128(q0, q1, 0x88);
+        var d1 = Avx512F.Shuffle4x128(q0, q1, 0xDD);
+        var e0 = Avx512F.Shuffle4x128(q2, q3, 0x88);
+        var e1 = Avx512F.Shuffle4x128(q2, q3, 0xDD);
+        return (Avx512F.Shuffle4x128(d0, e0, 0x88), Avx512F.Shuffle4x128(d1, e1, 0x88), Avx512F.Shuffle4x128(d0, e0, 0xDD), Avx512F.Shuffle4x128(d1, e1, 0xDD));
+    }
+}
