@@ -12,12 +12,12 @@ namespace S2CloudMask.Engine.Tests.Trees;
 public sealed class LaneForestTests
 {
     [Theory]
-    [InlineData(17, 9, 9, 2048)]
-    [InlineData(40, 4, 3, 1000)]
-    [InlineData(16, 12, 16, 512)]
-    [InlineData(8, 6, 5, 17)]
-    [InlineData(33, 10, 11, 333)]
-    public void MarginsEqualNodeByNode(int trees, int depth, int features, int n)
+    [InlineData(17, 9, 9, 2048, 5)]
+    [InlineData(40, 4, 3, 1000, 5)]
+    [InlineData(16, 12, 16, 512, 40)]
+    [InlineData(8, 6, 5, 17, 5)]
+    [InlineData(33, 10, 11, 333, 10)]
+    public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int earlyLeaf)
     {
         if (!LaneForest.IsHardwareSupported)
         {
@@ -26,7 +26,7 @@ public sealed class LaneForestTests
 
         var rng = new Random((trees * 31) + depth);
         var grid = Grid(rng);
-        var ens = Forest(rng, trees, depth, features, grid);
+        var ens = Forest(rng, trees, depth, features, grid, earlyLeaf);
         var lanes = LaneForest.TryCreate(ens);
         Assert.NotNull(lanes);
 
@@ -74,6 +74,7 @@ public sealed class LaneForestTests
         Assert.Null(LaneForest.TryCreate(Forest(rng, 7, 6, 4, grid))); // too few trees
         Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 6, 17, grid))); // 17 features
         Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 13, 4, grid))); // depth 13
+        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 12, 4, grid, earlyLeaf: 2))); // sparse: few leaves for its depth
         Assert.NotNull(LaneForest.TryCreate(Forest(rng, 20, 6, 4, grid)));
     }
 
@@ -121,9 +122,10 @@ public sealed class LaneForestTests
 
     /// <summary>
     /// A summed forest (margins, base 0.25): every tree reaches <paramref name="depth"/>
-    /// (its leftmost path), other leaves from depth 2 on; thresholds from the shared grid.
+    /// (its leftmost path), other leaves from depth 2 on, one node in <paramref name="earlyLeaf"/>;
+    /// thresholds from the shared grid.
     /// </summary>
-    private static TreeEnsemble Forest(Random rng, int trees, int depth, int features, float[] grid)
+    private static TreeEnsemble Forest(Random rng, int trees, int depth, int features, float[] grid, int earlyLeaf = 5)
     {
         var nodes = new List<TreeNode>();
         var leaves = new List<float>();
@@ -138,7 +140,7 @@ public sealed class LaneForestTests
         // Returns the child reference: node index, or ~leaf.
         int Grow(int level, bool spine)
         {
-            if (level == depth || (!spine && level >= 2 && rng.Next(5) == 0))
+            if (level == depth || (!spine && level >= 2 && rng.Next(earlyLeaf) == 0))
             {
                 leaves.Add(MathF.Round((float)(rng.NextDouble() - 0.5), 4));
                 return ~(leaves.Count - 1);
