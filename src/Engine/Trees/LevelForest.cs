@@ -92,7 +92,7 @@ internal sealed partial class LevelForest
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
-        _lanes = LaneForest.TryCreate(ensemble);
+        _lanes = LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
         if (_roots.Length == 1)
         {
             _parents = new int[_nodes.Length];
