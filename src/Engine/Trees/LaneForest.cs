@@ -64,26 +64,35 @@ internal sealed class LaneForest
         _trees = trees;
     }
 
-    private int Groups => (_trees + Lanes - 1) / Lanes;
+    /// <summary>Fewer trees than this would leave most lanes of a vector empty.</summary>
+    private const int MinTrees = 8;
 
-    private int NodesPerGroup => Lanes * ((1 << _depth) - 1);
+    private int Groups => GroupsOf(_trees);
 
-    private int LeavesPerGroup => Lanes << _depth;
+    private int NodesPerGroup => NodesPerGroupOf(_depth);
+
+    private int LeavesPerGroup => LeavesPerGroupOf(_depth);
+
+    private static int GroupsOf(int trees) => (trees + Lanes - 1) / Lanes;
+
+    private static int NodesPerGroupOf(int depth) => Lanes * ((1 << depth) - 1);
+
+    private static int LeavesPerGroupOf(int depth) => Lanes << depth;
 
     /// <summary>Whether the processor can run it (AVX-512 F with VL).</summary>
     public static bool IsHardwareSupported => Avx512F.VL.IsSupported;
 
     /// <summary>
     /// The lane layout of a summed ensemble, or null where it does not suit: fewer than
-    /// <paramref name="minTrees"/> trees, more than 16 features, a depth outside 3 .. 12, fewer
+    /// <see cref="MinTrees"/> trees, more than 16 features, a depth outside 3 .. 12, fewer
     /// than a quarter of the leaves complete trees of that depth would have (our own 16-leaf
     /// trees of depth 12 ran no faster here: 5.95 against 5.99 Mpx/s), a NaN threshold, or
     /// more ranks per feature than the word holds.
     /// </summary>
-    public static LaneForest? TryCreate(TreeEnsemble ensemble, int minTrees = 8)
+    public static LaneForest? TryCreate(TreeEnsemble ensemble)
     {
         var depth = ensemble.MaxDepth;
-        if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < minTrees
+        if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < MinTrees
             || ensemble.FeatureCount > 1 << FeatureBits || depth < TableLevels || depth > 12)
         {
             return null;
@@ -114,7 +123,6 @@ internal sealed class LaneForest
         }
 
         var cuts = new float[distinct.Length][];
-        var sortedCuts = new float[distinct.Length][];
         for (var f = 0; f < distinct.Length; f++)
         {
             var sorted = distinct[f].ToArray();
@@ -132,12 +140,11 @@ internal sealed class LaneForest
             cuts[f] = new float[size];
             Array.Fill(cuts[f], float.PositiveInfinity);
             sorted.CopyTo(cuts[f], 0);
-            sortedCuts[f] = sorted;
         }
 
-        var forest = new LaneForest(cuts, [], [], depth, ensemble.TreeCount);
-        var nodes = new int[forest.Groups * forest.NodesPerGroup];
-        var leaves = new float[forest.Groups * forest.LeavesPerGroup];
+        var (nodesPerGroup, leavesPerGroup) = (NodesPerGroupOf(depth), LeavesPerGroupOf(depth));
+        var nodes = new int[GroupsOf(ensemble.TreeCount) * nodesPerGroup];
+        var leaves = new float[GroupsOf(ensemble.TreeCount) * leavesPerGroup];
         for (var t = 0; t < ensemble.TreeCount; t++)
         {
             var g = t / Lanes;
@@ -149,8 +156,8 @@ internal sealed class LaneForest
                 if (node >= 0)
                 {
                     var split = ensemble.Nodes[node];
-                    nodes[(g * forest.NodesPerGroup) + LevelStart(level) + (lane << level) + path] =
-                        (Array.BinarySearch(sortedCuts[split.Feature], split.Threshold) << FeatureBits) | split.Feature;
+                    var rank = Array.BinarySearch(cuts[split.Feature], 0, distinct[split.Feature].Count, split.Threshold);
+                    nodes[(g * nodesPerGroup) + LevelStart(level) + (lane << level) + path] = (rank << FeatureBits) | split.Feature;
                     Fill(split.Left, level + 1, 2 * path);
                     Fill(split.Right, level + 1, (2 * path) + 1);
                     return;
@@ -162,7 +169,7 @@ internal sealed class LaneForest
                 var first = path << below;
                 for (var k = 0; k < 1 << below; k++)
                 {
-                    leaves[(g * forest.LeavesPerGroup) + (lane << depth) + first + k] = ensemble.Leaves[~node];
+                    leaves[(g * leavesPerGroup) + (lane << depth) + first + k] = ensemble.Leaves[~node];
                 }
             }
         }
@@ -209,9 +216,10 @@ internal sealed class LaneForest
 
     /// <summary>
     /// Each pixel's 16 words: for feature f, the count of its thresholds below the value,
-    /// shifted by 4 (the words past the features are left as they are: no node reads them). A branch-free binary search, 64 pixels at a time
-    /// in eight independent vectors (one vector alone waits on each gather's latency:
-    /// spectral's nine features took 109 ns per pixel that way, 58 with four vectors).
+    /// shifted by 4 (the words past the features are left as they are: no node reads them).
+    /// A branch-free binary search, 64 pixels at a time in eight independent vectors (one
+    /// vector alone waits on each gather's latency: spectral's nine features took 109 ns per
+    /// pixel that way, 66 with four vectors).
     /// </summary>
     private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, int* words)
     {
@@ -251,10 +259,7 @@ internal sealed class LaneForest
                         Vector256.ShiftLeft(r5, FeatureBits).Store(ranks + 40);
                         Vector256.ShiftLeft(r6, FeatureBits).Store(ranks + 48);
                         Vector256.ShiftLeft(r7, FeatureBits).Store(ranks + 56);
-                        for (var k = 0; k < 64; k++)
-                        {
-                            words[((i + k) * Lanes) + f] = ranks[k];
-                        }
+                        Spread(ranks, 64, words + (i * Lanes) + f);
                     }
 
                     for (; i < count; i += 8)
@@ -267,13 +272,20 @@ internal sealed class LaneForest
                         }
 
                         Vector256.ShiftLeft(r, FeatureBits).Store(ranks);
-                        for (var k = 0; k < 8; k++)
-                        {
-                            words[((i + k) * Lanes) + f] = ranks[k];
-                        }
+                        Spread(ranks, 8, words + (i * Lanes) + f);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Word k of <paramref name="ranks"/> to pixel k's slot: <c>slot[k * 16]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Spread(int* ranks, int n, int* slot)
+    {
+        for (var k = 0; k < n; k++)
+        {
+            slot[k * Lanes] = ranks[k];
         }
     }
 

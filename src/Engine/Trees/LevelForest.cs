@@ -179,7 +179,7 @@ internal sealed partial class LevelForest
         dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
         var done = 0;
         var kernel = Kernel;
-        if (kernel == TreeKernel.Avx512Lanes && (_lanes is null || !LaneForest.IsHardwareSupported))
+        if (kernel == TreeKernel.Avx512Lanes && _lanes is null)
         {
             kernel = TreeKernel.Avx512;
         }
