@@ -8,7 +8,8 @@ const string Usage = """
       throughput MODEL [--mpx N] [--ref] [--runs K] [--threads T]
           whole-model probability (features, trees, opening) on the clear scene tiled
           along y to N megapixels (default 4), as reference.py bench builds it; MODEL is a
-          name in ../shared/models (fast, spectral, fast-shadow) or a *.model.json path.
+          name in ../shared/models (fast, spectral, fast-shadow), ours/NAME for our built-in
+          model NAME (src/Api/Models/BuiltIn: fast, spectral, temporal), or a *.model.json path.
           --ref supplies the tiled clear scene as reference (on by default when needed).
           Last line: MODEL Mpx/s X (median of K runs, default 5).
       bandwidth [--mpx N] [--runs K] [--threads T]
@@ -17,9 +18,10 @@ const string Usage = """
       geomedian [--px N] [--runs K] [--threads T]
           geomedian of an sqrt(N) x sqrt(N) corner of the 30-date stack (default 2500 px,
           as reference.py geomedian-bench). Last line: geomedian px/s X
-      stages [MODEL...] [--mpx N]
+      stages [MODEL...] [--mpx N] [--runs K] [--chunk PX]
           single-threaded time per pipeline stage (decode, features, transpose, trees,
-          opening) against the whole classifier, to show where the time goes.
+          opening) against the whole classifier, to show where the time goes; --chunk
+          sets the pixels decoded and evaluated together (default 2048).
       kernels [BenchmarkDotNet args]
           BenchmarkDotNet: SIMD kernels against their scalar baselines, e.g.
           kernels --filter '*BrayCurtis*'   (no filter: all, a few minutes)

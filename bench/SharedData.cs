@@ -12,6 +12,9 @@ internal static class SharedData
 
     public const string Stack = "stack-wright.npy";
 
+    /// <summary>Names our built-in models (src/Api/Models/BuiltIn) rather than the published ones.</summary>
+    public const string OursPrefix = "ours/";
+
     private static readonly Lazy<string> RootDirectory = new(FindRoot);
 
     public static string RepositoryRoot => RootDirectory.Value;
@@ -32,12 +35,17 @@ internal static class SharedData
 
     public static string DataFile(string name) => Require(Path.Combine(Directory, "data", name));
 
-    /// <summary>A model file by name (<c>fast</c>) or by path.</summary>
+    /// <summary>A model file by name (<c>fast</c>: the published one; <c>ours/fast</c>: our built-in one) or by path.</summary>
     public static string ModelFile(string nameOrPath)
     {
         if (File.Exists(nameOrPath))
         {
             return Path.GetFullPath(nameOrPath);
+        }
+
+        if (nameOrPath.StartsWith(OursPrefix, StringComparison.Ordinal))
+        {
+            return Require(Path.Combine(RepositoryRoot, "src", "Api", "Models", "BuiltIn", nameOrPath[OursPrefix.Length..] + ".model.json"));
         }
 
         return Require(Path.Combine(Directory, "models", nameOrPath.EndsWith(".model.json", StringComparison.Ordinal) ? nameOrPath : nameOrPath + ".model.json"));

@@ -23,13 +23,14 @@ internal static class StagesCommand
         var cli = new Cli(args);
         var mpx = cli.Double("--mpx", 1);
         var runs = cli.Int("--runs", 3);
+        _chunk = cli.Int("--chunk", ClassifyOptions.Default.ChunkPixels);
         cli.RejectUnknown();
         var names = cli.Positional.Count > 0 ? cli.Positional : ["fast", "spectral", "fast-shadow"];
 
         var repeats = SharedData.RepeatsFor(mpx);
         var obs = BandImage.FromArray(SharedData.TiledClearScene(repeats));
         var reference = BandImage.FromArray(SharedData.TiledClearScene(repeats));
-        Console.WriteLine($"# stages: {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {ClassifyOptions.Default.ChunkPixels} px, one thread; best of {runs}");
+        Console.WriteLine($"# stages: {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {_chunk} px, one thread; best of {runs}");
         foreach (var name in names)
         {
             var model = ModelFile.Load(SharedData.ModelFile(name));
@@ -139,6 +140,8 @@ internal static class StagesCommand
     }
 
     /// <summary>One classification into a buffer kept across runs (as `throughput` does: a fresh one would time its page faults).</summary>
+    private static int _chunk = ClassifyOptions.Default.ChunkPixels;
+
     private static void Classify(CloudModel model, BandImage obs, BandImage? reference, int threads)
     {
         if (_dest.Length != obs.PixelCount)
@@ -146,7 +149,7 @@ internal static class StagesCommand
             _dest = new float[obs.PixelCount];
         }
 
-        CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, _dest, new ClassifyOptions { MaxDegreeOfParallelism = threads });
+        CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, _dest, new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = _chunk });
     }
 
     private static float[] _dest = [];

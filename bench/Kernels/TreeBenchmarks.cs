@@ -9,9 +9,10 @@ namespace S2CloudMask.Bench.Kernels;
 /// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
 /// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
 /// AVX-512 register tables, the last without and with a single tree's express lane (the hot
-/// leaf's box tested first, only the other pixels walked), and for ensembles sixteen trees
-/// per vector, one pixel at a time (<see cref="LaneForest"/>). All give identical values
-/// (checked in setup).
+/// leaf's box tested first, only the other pixels walked), for ensembles sixteen trees
+/// per vector, one pixel at a time (<see cref="LaneForest"/>), and for trees of up to 32
+/// leaves (our own built-in <c>ours/spectral</c>) every split at once through leaf masks
+/// (<see cref="MaskForest"/>). All give identical values (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Trees")]
@@ -22,7 +23,7 @@ public class TreeBenchmarks
     private float[] _pixelMajor = [];
     private readonly float[] _dest = new float[Fixtures.Pixels];
 
-    [Params("fast", "spectral")]
+    [Params("fast", "spectral", "ours/spectral")]
     public string Model { get; set; } = "fast";
 
     [GlobalSetup]
@@ -59,7 +60,7 @@ public class TreeBenchmarks
             }
         }
 
-        LevelForest.Kernel = TreeKernel.Avx512Lanes;
+        LevelForest.Kernel = LevelForest.DefaultKernel;
         LevelForest.Express = true;
     }
 
@@ -82,12 +83,16 @@ public class TreeBenchmarks
     [Benchmark]
     public void TreesInLanes() => Run(TreeKernel.Avx512Lanes);
 
+    /// <summary>Leaf masks (<see cref="MaskForest"/>); forests with bigger trees run as <see cref="TreesInLanes"/>.</summary>
+    [Benchmark]
+    public void LeafMasks() => Run(TreeKernel.Avx512Masks);
+
     private void Run(TreeKernel kernel, bool express = true)
     {
         LevelForest.Kernel = kernel;
         LevelForest.Express = express;
         _ensemble.PredictPlanes(_planes, Fixtures.Pixels, Fixtures.Pixels, _dest);
-        LevelForest.Kernel = TreeKernel.Avx512Lanes;
+        LevelForest.Kernel = LevelForest.DefaultKernel;
         LevelForest.Express = true;
     }
 }

@@ -119,29 +119,21 @@ internal sealed partial class LevelForest
     }
 
     /// <summary>The leaf's region: for each feature on its path, x &gt; Low and not x &gt; High.</summary>
-    private LeafBox? BoxOf(int leaf)
+    private LeafBox BoxOf(int leaf)
     {
         var low = new Dictionary<int, float>();
         var high = new Dictionary<int, float>();
         for (var child = leaf; _parents![child] >= 0; child = _parents[child])
         {
             var p = _nodes[_parents[child]];
+
+            // Thresholds are never NaN here (see Supports). Went left: not x > t; right: x > t.
             if (child == p.Left)
             {
-                // Went left: not x > t. A NaN threshold sends every number left: no bound.
-                if (!float.IsNaN(p.Threshold))
-                {
-                    high[p.Feature] = high.TryGetValue(p.Feature, out var h) ? MathF.Min(h, p.Threshold) : p.Threshold;
-                }
+                high[p.Feature] = high.TryGetValue(p.Feature, out var h) ? MathF.Min(h, p.Threshold) : p.Threshold;
             }
             else
             {
-                // Went right: x > t. Nothing is above a NaN threshold: the leaf is unreachable.
-                if (float.IsNaN(p.Threshold))
-                {
-                    return null;
-                }
-
                 low[p.Feature] = low.TryGetValue(p.Feature, out var l) ? MathF.Max(l, p.Threshold) : p.Threshold;
             }
         }

@@ -30,6 +30,9 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as sixteen trees per vector (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
+    /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Avx512Masks"/>); null where a tree has too many leaves.</summary>
+    private readonly MaskForest? _masks;
+
     /// <summary>Each node's parent (-1 at the root), for a single tree's express lane; null for ensembles.</summary>
     private readonly int[]? _parents;
 
@@ -93,6 +96,7 @@ internal sealed partial class LevelForest
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
         _lanes = LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
+        _masks = MaskForest.IsHardwareSupported ? MaskForest.TryCreate(ensemble) : null;
         if (_roots.Length == 1)
         {
             _parents = new int[_nodes.Length];
@@ -152,8 +156,12 @@ internal sealed partial class LevelForest
 
     public int FeatureCount { get; }
 
-    /// <summary>Single trees and summed ensembles; averages of several trees keep the exact path.</summary>
-    public static bool Supports(TreeEnsemble e) => e.Aggregation != Aggregation.Average || e.TreeCount == 1;
+    /// <summary>
+    /// Single trees and summed ensembles without a NaN threshold (every kernel steps right on
+    /// <c>x &gt; t</c>, which a NaN threshold would turn left); averages of several trees and
+    /// those keep the exact path.
+    /// </summary>
+    public static bool Supports(TreeEnsemble e) => (e.Aggregation != Aggregation.Average || e.TreeCount == 1) && !e.HasNaNThreshold;
 
     /// <summary>
     /// Predicts <paramref name="count"/> pixels from feature planes (feature f of pixel i at
@@ -179,6 +187,11 @@ internal sealed partial class LevelForest
         dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
         var done = 0;
         var kernel = Kernel;
+        if (kernel == TreeKernel.Avx512Masks && _masks is null)
+        {
+            kernel = TreeKernel.Avx512Lanes;
+        }
+
         if (kernel == TreeKernel.Avx512Lanes && _lanes is null)
         {
             kernel = TreeKernel.Avx512;
@@ -189,7 +202,12 @@ internal sealed partial class LevelForest
             kernel = TreeKernel.Avx2;
         }
 
-        if (kernel == TreeKernel.Avx512Lanes)
+        if (kernel == TreeKernel.Avx512Masks)
+        {
+            done = count - (count % MaskForest.Lanes);
+            _masks!.Accumulate(planes, stride, done, dest);
+        }
+        else if (kernel == TreeKernel.Avx512Lanes)
         {
             done = count - (count % LaneForest.Lanes);
             _lanes!.Accumulate(planes, stride, done, dest);
@@ -279,7 +297,10 @@ internal sealed partial class LevelForest
     /// switch it to compare the kernels with their scalar twin. Falls back to the next one
     /// down where the processor or the forest does not suit.
     /// </summary>
-    internal static TreeKernel Kernel { get; set; } = TreeKernel.Avx512Lanes;
+    internal static TreeKernel Kernel { get; set; } = DefaultKernel;
+
+    /// <summary>The fastest: each kernel falls back to the next slower one where the forest does not suit it.</summary>
+    internal const TreeKernel DefaultKernel = TreeKernel.Avx512Masks;
 
     /// <summary>
     /// AVX-512 variant of <see cref="AccumulateGather"/> for pixels [0, end), end a multiple
@@ -536,4 +557,7 @@ internal enum TreeKernel
 
     /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector; others as <see cref="Avx512"/>.</summary>
     Avx512Lanes,
+
+    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once; others as <see cref="Avx512Lanes"/>.</summary>
+    Avx512Masks,
 }

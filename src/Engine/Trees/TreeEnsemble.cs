@@ -83,7 +83,14 @@ public sealed class TreeEnsemble
         Aggregation = aggregation;
         BaseMargin = baseMargin;
         MaxDepth = roots.Max(r => Depth(r));
+        HasNaNThreshold = nodes.Any(n => float.IsNaN(n.Threshold));
     }
+
+    /// <summary>
+    /// Whether a split has a NaN threshold (XGBoost's <c>x &lt; -inf</c>): it sends every
+    /// value right, -inf too, which no <c>x &gt; t</c> compare of the block kernels can say.
+    /// </summary>
+    internal bool HasNaNThreshold { get; }
 
     /// <summary>Where the ensemble came from: <c>sklearn-decision-tree</c>, <c>xgboost-json</c>, ...</summary>
     public string Kind { get; }

@@ -4,6 +4,7 @@ using S2CloudMask.Engine.Trees;
 namespace S2CloudMask.Engine.Tests.Trees;
 
 /// <summary>Tiny hand-made trees whose answers can be worked out by hand.</summary>
+[Collection(KernelSwitches.Name)]
 public sealed class EnsembleReaderTests
 {
     // x0 <= 0.5 ? (x1 <= 2 ? leaf [3,1] : leaf [0,4]) : leaf [5,0]
@@ -140,7 +141,7 @@ public sealed class EnsembleReaderTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512Lanes;
+                LevelForest.Kernel = LevelForest.DefaultKernel;
             }
         }
 
@@ -180,6 +181,45 @@ public sealed class EnsembleReaderTests
         Assert.Equal(0.5f, TreeEnsemble.FloorToFloat(0.5));
         Assert.True(0.5f <= TreeEnsemble.LessThanAsLessOrEqual(0.50000006f));
         Assert.False(0.50000006f <= TreeEnsemble.LessThanAsLessOrEqual(0.50000006f));
+    }
+
+    /// <summary>
+    /// XGBoost's split at -inf (x &lt; -inf never holds) becomes a NaN threshold, which sends
+    /// every value right, -inf included; the block kernels must agree with the walk.
+    /// </summary>
+    [Fact]
+    public void NaNThresholdSendsEveryValueRightInEveryKernel()
+    {
+        var t = TreeEnsemble.LessThanAsLessOrEqual(float.NegativeInfinity);
+        Assert.True(float.IsNaN(t));
+
+        // 20 stumps on that split (left leaf 1, right leaf 2), so the lane kernels take them too.
+        const int trees = 20;
+        var nodes = Enumerable.Range(0, trees).Select(k => new TreeNode(k % 2, t, ~(2 * k), ~((2 * k) + 1))).ToArray();
+        var leaves = Enumerable.Range(0, 2 * trees).Select(k => k % 2 == 0 ? 1f : 2f).ToArray();
+        var ens = new TreeEnsemble("xgboost-json", 2, nodes, [.. nodes.Select(_ => true)], leaves, [.. Enumerable.Range(0, trees)], Aggregation.Sum, 0f);
+        const int n = 64;
+        var planes = new float[2 * n];
+        for (var i = 0; i < planes.Length; i++)
+        {
+            planes[i] = (i % 4) switch { 0 => float.NegativeInfinity, 1 => -1e30f, 2 => 0f, _ => float.PositiveInfinity };
+        }
+
+        Assert.Equal(2f * trees, ens.Predict([float.NegativeInfinity, float.NegativeInfinity]));
+        var dest = new float[n];
+        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        {
+            LevelForest.Kernel = kernel;
+            try
+            {
+                ens.PredictPlanes(planes, n, n, dest, nanFree: true);
+                Assert.All(dest, v => Assert.Equal(2f * trees, v));
+            }
+            finally
+            {
+                LevelForest.Kernel = LevelForest.DefaultKernel;
+            }
+        }
     }
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();

@@ -9,6 +9,7 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// shared by several trees, -0 and +0, infinities, and pixel values exactly on thresholds;
 /// and the transpose that adds the leaves in tree order.
 /// </summary>
+[Collection(KernelSwitches.Name)]
 public sealed class LaneForestTests
 {
     [Theory]
@@ -61,9 +62,16 @@ public sealed class LaneForestTests
 
         // And through the ensemble, with the tail past the last 16 taken by the scalar walk.
         LevelForest.Kernel = TreeKernel.Avx512Lanes;
-        Array.Fill(actual, float.NaN);
-        ens.PredictPlanes(planes, stride, n, actual);
-        Assert.Equal(expected, actual);
+        try
+        {
+            Array.Fill(actual, float.NaN);
+            ens.PredictPlanes(planes, stride, n, actual);
+            Assert.Equal(expected, actual);
+        }
+        finally
+        {
+            LevelForest.Kernel = LevelForest.DefaultKernel;
+        }
     }
 
     [Fact]

@@ -12,6 +12,7 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// neighbours share a path (the shortcut for eight lanes on one node or one feature) and
 /// on pixels that scatter over the trees.
 /// </summary>
+[Collection(KernelSwitches.Name)]
 public sealed class LevelForestKernelTests
 {
     [Theory]
@@ -55,19 +56,27 @@ public sealed class LevelForestKernelTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512Lanes;
+                LevelForest.Kernel = LevelForest.DefaultKernel;
             }
         }
     }
 
-    /// <summary>The published models on the features of real pixels: every kernel, every bit.</summary>
+    /// <summary>
+    /// The published models and our own built-in ones (<c>ours/</c>: 100 trees of 16 leaves,
+    /// the leaf-mask kernel's) on the features of real pixels: every kernel, every bit.
+    /// </summary>
     [SharedTheory]
     [InlineData("fast")]
     [InlineData("spectral")]
     [InlineData("fast-shadow")]
+    [InlineData("ours/spectral")]
+    [InlineData("ours/temporal")]
+    [InlineData("ours/fast")]
     public void EveryKernelEqualsNodeByNodeOnPublishedModels(string name)
     {
-        var model = ModelFile.Load(SharedData.Model(name));
+        var model = ModelFile.Load(name.StartsWith("ours/", StringComparison.Ordinal)
+            ? Path.Combine(SharedData.RepositoryRoot!, "src", "Api", "Models", "BuiltIn", name[5..] + ".model.json")
+            : SharedData.Model(name));
         var image = BandImage.FromArray(Npy.Read(SharedData.Data("clear-wright-20160101.npy")));
         const int n = 2048;
         var stride = n;
@@ -100,7 +109,7 @@ public sealed class LevelForestKernelTests
             }
             finally
             {
-                LevelForest.Kernel = TreeKernel.Avx512Lanes;
+                LevelForest.Kernel = LevelForest.DefaultKernel;
             }
         }
     }

@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace S2CloudMask.Engine.Trees;
+
+/// <summary>
+/// An ensemble of small trees (up to 32 leaves each: our own 16-leaf boosted trees) evaluated
+/// without walking: every split of a tree is tested for sixteen pixels at once, and the
+/// answers pick the leaf through bit masks, after QuickScorer (Lucchese et al., SIGIR 2015).
+/// <para>
+/// A tree's leaves are numbered left to right, one bit each. A pixel starts with every bit
+/// set; at each split it goes right of (x &gt; threshold), the leaves of the split's left
+/// subtree are cleared. The leaf the pixel reaches is then the lowest bit left: every leaf
+/// left of it shares an ancestor with it where the pixel went right, and no split clears
+/// the leaf itself (it is in the right subtree of every ancestor the pixel went right of,
+/// and outside the subtrees of the other splits). The order of the splits does not matter.
+/// </para>
+/// <para>
+/// So a tree costs a compare and a masked AND per split for sixteen pixels, with no gather
+/// and no dependence between splits, where a pixel-per-lane walk pays two gathers per level
+/// of a tree of depth up to 12. The leaf values of a tree sit in two registers, picked by a
+/// permute on the bit's index, and are added in tree order in float32 as the other kernels
+/// add them: the same margins, bit for bit.
+/// </para>
+/// </summary>
+internal sealed class MaskForest
+{
+    public const int Lanes = 16;
+
+    /// <summary>Leaves per tree at most: one bit each in a 32-bit lane.</summary>
+    public const int MaxLeaves = 32;
+
+    /// <summary>All trees' splits, tree after tree (a tree's in any order).</summary>
+    private readonly Split[] _splits;
+
+    /// <summary>Tree t's splits are <c>_splits[_starts[t] .. _starts[t + 1])</c>.</summary>
+    private readonly int[] _starts;
+
+    /// <summary>Per tree, its leaf values left to right, padded to <see cref="MaxLeaves"/>.</summary>
+    private readonly float[] _leaves;
+
+    private readonly int _features;
+
+    private MaskForest(Split[] splits, int[] starts, float[] leaves, int features)
+    {
+        _splits = splits;
+        _starts = starts;
+        _leaves = leaves;
+        _features = features;
+    }
+
+    /// <summary>Whether the processor runs it (AVX-512 F with CD, for the leading-zero count).</summary>
+    public static bool IsHardwareSupported => Avx512F.IsSupported && Avx512CD.IsSupported;
+
+    /// <summary>The ensemble as leaf masks, or null when a tree has more than <see cref="MaxLeaves"/> leaves.</summary>
+    public static MaskForest? TryCreate(TreeEnsemble ensemble)
+    {
+        ArgumentNullException.ThrowIfNull(ensemble);
+        var splits = new List<Split>();
+        var starts = new int[ensemble.TreeCount + 1];
+        var leaves = new float[ensemble.TreeCount * MaxLeaves];
+        for (var t = 0; t < ensemble.TreeCount; t++)
+        {
+            starts[t] = splits.Count;
+            var next = 0;
+            if (!Number(ensemble.Roots[t], out _, out _))
+            {
+                return null;
+            }
+
+            // Numbers the leaves under node left to right from `next` on, records the splits,
+            // and gives the range of leaf numbers [first, end) under the node.
+            bool Number(int node, out int first, out int end)
+            {
+                first = next;
+                if (node < 0)
+                {
+                    if (next == MaxLeaves)
+                    {
+                        end = next;
+                        return false;
+                    }
+
+                    leaves[(t * MaxLeaves) + next] = ensemble.Leaves[~node];
+                    end = ++next;
+                    return true;
+                }
+
+                var split = ensemble.Nodes[node];
+                if (!Number(split.Left, out _, out var leftEnd) || !Number(split.Right, out _, out end))
+                {
+                    end = next;
+                    return false;
+                }
+
+                // Going right clears the left subtree's leaves [first, leftEnd).
+                var left = (uint)(((1UL << leftEnd) - 1) ^ ((1UL << first) - 1));
+                splits.Add(new Split(split.Feature, split.Threshold, ~left));
+                return true;
+            }
+        }
+
+        starts[^1] = splits.Count;
+        return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount);
+    }
+
+    /// <summary>
+    /// Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> (which holds the
+    /// starting margins) for pixels whose NaN-free features are in planes (feature f of pixel
+    /// i at <c>planes[f * stride + i]</c>); count a multiple of 16.
+    /// </summary>
+    public unsafe void Accumulate(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
+        if (count % Lanes != 0 || count > stride || dest.Length < count || (_features > 0 && planes.Length < ((_features - 1) * stride) + count))
+        {
+            throw new ArgumentException("count must be a multiple of 16 and fit the planes and destination");
+        }
+
+        fixed (float* x = planes)
+        fixed (float* acc = dest)
+        fixed (Split* splits = _splits)
+        fixed (float* leaves = _leaves)
+        {
+            var i = 0;
+
+            // Four blocks of sixteen pixels share each split's threshold and mask.
+            for (; i + (4 * Lanes) <= count; i += 4 * Lanes)
+            {
+                var (a0, a1, a2, a3) = (Vector512.Load(acc + i), Vector512.Load(acc + i + 16), Vector512.Load(acc + i + 32), Vector512.Load(acc + i + 48));
+                for (var t = 0; t + 1 < _starts.Length; t++)
+                {
+                    var (m0, m1, m2, m3) = (Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet);
+                    for (var s = splits + _starts[t]; s < splits + _starts[t + 1]; s++)
+                    {
+                        var at = x + ((long)s->Feature * stride) + i;
+                        var threshold = Vector512.Create(s->Threshold);
+                        var keep = Vector512.Create(s->Keep);
+                        m0 = Test(Vector512.Load(at), threshold, keep, m0);
+                        m1 = Test(Vector512.Load(at + 16), threshold, keep, m1);
+                        m2 = Test(Vector512.Load(at + 32), threshold, keep, m2);
+                        m3 = Test(Vector512.Load(at + 48), threshold, keep, m3);
+                    }
+
+                    var lo = Vector512.Load(leaves + (t * MaxLeaves));
+                    var hi = Vector512.Load(leaves + (t * MaxLeaves) + 16);
+                    a0 += Leaf(m0, lo, hi);
+                    a1 += Leaf(m1, lo, hi);
+                    a2 += Leaf(m2, lo, hi);
+                    a3 += Leaf(m3, lo, hi);
+                }
+
+                a0.Store(acc + i);
+                a1.Store(acc + i + 16);
+                a2.Store(acc + i + 32);
+                a3.Store(acc + i + 48);
+            }
+
+            for (; i < count; i += Lanes)
+            {
+                var a = Vector512.Load(acc + i);
+                for (var t = 0; t + 1 < _starts.Length; t++)
+                {
+                    var m = Vector512<uint>.AllBitsSet;
+                    for (var s = splits + _starts[t]; s < splits + _starts[t + 1]; s++)
+                    {
+                        m = Test(Vector512.Load(x + ((long)s->Feature * stride) + i), Vector512.Create(s->Threshold), Vector512.Create(s->Keep), m);
+                    }
+
+                    a += Leaf(m, Vector512.Load(leaves + (t * MaxLeaves)), Vector512.Load(leaves + (t * MaxLeaves) + 16));
+                }
+
+                a.Store(acc + i);
+            }
+        }
+    }
+
+    /// <summary>Clears the split's left-subtree leaves in the lanes whose value is above its threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Test(Vector512<float> value, Vector512<float> threshold, Vector512<uint> keep, Vector512<uint> mask) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(value, threshold).AsUInt32(), mask & keep, mask);
+
+    /// <summary>The value of the lowest leaf left in each lane's mask (never empty: the pixel's own leaf stays).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Leaf(Vector512<uint> mask, Vector512<float> lo, Vector512<float> hi)
+    {
+        // mask & -mask keeps the lowest bit; its index is 31 - lzcnt, which for 0..31 is lzcnt ^ 31.
+        var lowest = mask & (Vector512<uint>.Zero - mask);
+        var index = Avx512CD.LeadingZeroCount(lowest) ^ Vector512.Create(31u);
+        return Avx512F.PermuteVar16x32x2(lo, index.AsInt32(), hi);
+    }
+
+    /// <summary>A split: the feature, the threshold, and the leaf bits kept when the pixel goes right.</summary>
+    private readonly record struct Split(int Feature, float Threshold, uint Keep);
+}

@@ -1,0 +1,137 @@
+using S2CloudMask.Engine.Trees;
+
+namespace S2CloudMask.Engine.Tests.Trees;
+
+/// <summary>
+/// The leaf-mask kernel against the node-by-node walk, margin for margin and bit for bit:
+/// trees of 1 to 32 leaves grown at random places (so deep, lopsided ones too), thresholds
+/// shared between trees with -0, +0 and both infinities, pixel values on the thresholds,
+/// and pixel counts that are not a multiple of 16 or 64.
+/// </summary>
+public sealed class MaskForestTests
+{
+    [Theory]
+    [InlineData(100, 16, 9, 2048)]
+    [InlineData(7, 32, 31, 1000)]
+    [InlineData(40, 2, 3, 333)]
+    [InlineData(12, 1, 4, 80)]
+    [InlineData(1, 32, 5, 4099)]
+    [InlineData(25, 0, 16, 530)] // 0: every tree its own size, 1 to 32 leaves
+    public void MarginsEqualNodeByNode(int trees, int leaves, int features, int n)
+    {
+        if (!MaskForest.IsHardwareSupported)
+        {
+            return;
+        }
+
+        var rng = new Random((trees * 37) + leaves);
+        var ens = Forest(rng, trees, leaves, features);
+        var masks = MaskForest.TryCreate(ens);
+        Assert.NotNull(masks);
+
+        var stride = n + 3;
+        var (planes, pixelMajor) = Pixels(rng, ens, n, stride);
+        var expected = new float[n];
+        ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
+        var whole = n - (n % MaskForest.Lanes);
+        var actual = new float[n];
+        Array.Fill(actual, ens.BaseMargin);
+        masks.Accumulate(planes, stride, whole, actual);
+        Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
+
+        // And through the ensemble (the default kernel), the tail past the last 16 walked.
+        Array.Fill(actual, float.NaN);
+        ens.PredictPlanes(planes, stride, n, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void RefusesTreesOfMoreThan32Leaves()
+    {
+        var rng = new Random(3);
+        Assert.NotNull(MaskForest.TryCreate(Forest(rng, 5, 32, 4)));
+        Assert.Null(MaskForest.TryCreate(Forest(rng, 5, 33, 4)));
+
+        // One big tree among small ones is enough to refuse.
+        var big = Forest(rng, 1, 40, 4);
+        Assert.Null(MaskForest.TryCreate(big));
+    }
+
+    /// <summary>
+    /// A summed forest (margins, base 0.25) of trees with <paramref name="leaves"/> leaves
+    /// each (0: each a random count from 1 to 32), grown by splitting a random leaf until the
+    /// count is reached; thresholds from a small shared grid.
+    /// </summary>
+    private static TreeEnsemble Forest(Random rng, int trees, int leaves, int features)
+    {
+        float[] grid = [.. Enumerable.Range(0, 30).Select(_ => MathF.Round((float)((rng.NextDouble() * 2) - 1), 2)), -0f, 0f, float.NegativeInfinity, float.PositiveInfinity];
+        var nodes = new List<TreeNode>();
+        var values = new List<float>();
+        var roots = new int[trees];
+        for (var t = 0; t < trees; t++)
+        {
+            var size = leaves > 0 ? leaves : rng.Next(1, 33);
+
+            // Children slots still holding a leaf: (node, is right child), or (-1, _) for a root leaf.
+            var open = new List<(int Node, bool Right)> { (-1, false) };
+            var root = ~Leaf();
+            for (var k = 1; k < size; k++)
+            {
+                var at = rng.Next(open.Count);
+                var (parent, right) = open[at];
+                var split = nodes.Count;
+                nodes.Add(new TreeNode(rng.Next(features), grid[rng.Next(grid.Length)], ~Leaf(), ~Leaf()));
+                if (parent < 0)
+                {
+                    root = split;
+                }
+                else
+                {
+                    nodes[parent] = right ? nodes[parent] with { Right = split } : nodes[parent] with { Left = split };
+                }
+
+                open.RemoveAt(at);
+                open.Add((split, false));
+                open.Add((split, true));
+            }
+
+            roots[t] = root;
+        }
+
+        // Leaves no longer referenced (split away) stay in the array: harmless.
+        return new TreeEnsemble("test", features, [.. nodes], [.. nodes.Select(_ => true)], [.. values], roots, Aggregation.Sum, 0.25f);
+
+        int Leaf()
+        {
+            values.Add(MathF.Round((float)(rng.NextDouble() - 0.5), 4) + (float)(rng.NextDouble() * 1e-3));
+            return values.Count - 1;
+        }
+    }
+
+    /// <summary>Feature planes and the same values pixel-major: mostly on the forest's thresholds, some between, and the extremes.</summary>
+    private static (float[] Planes, float[] PixelMajor) Pixels(Random rng, TreeEnsemble ens, int n, int stride)
+    {
+        var features = ens.FeatureCount;
+        var thresholds = ens.Nodes.Select(x => x.Threshold).ToArray();
+        var planes = new float[features * stride];
+        var pixelMajor = new float[n * features];
+        for (var i = 0; i < n; i++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                var v = rng.Next(20) switch
+                {
+                    0 => float.NegativeInfinity,
+                    1 => float.PositiveInfinity,
+                    2 => -0f,
+                    3 => (float)((rng.NextDouble() * 2) - 1),
+                    _ => thresholds.Length > 0 ? thresholds[rng.Next(thresholds.Length)] : 0f,
+                };
+                planes[(f * stride) + i] = v;
+                pixelMajor[(i * features) + f] = v;
+            }
+        }
+
+        return (planes, pixelMajor);
+    }
+}
