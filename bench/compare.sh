@@ -103,6 +103,20 @@ for model in fast spectral fast-shadow; do
 done
 run_pair geomedian px/s geomedian --px "$PX" -- geomedian-bench --px "$PX"
 
+# Our built-in models (what the service runs by default): ours only, no Python peer exists.
+declare -A OWN OWN_RUNS OWN_DESC
+for model in fast spectral temporal; do
+    : > "$OUT/own-$model.txt"
+    for ((i = 1; i <= RUNS; i++)); do
+        log "ours: throughput ours/$model ($i/$RUNS)"
+        "${BENCH[@]}" throughput "ours/$model" --mpx "$MPX" --runs 1 | tee -a "$OUT/own-$model.txt" >&2
+    done
+    OWN_RUNS[$model]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/own-$model.txt")
+    OWN[$model]=$(printf '%s\n' ${OWN_RUNS[$model]} | median)
+    # "# fast: 9 features, 1 tree(s) of depth <= 10, opening 3, reference no; ..." -> its model part
+    OWN_DESC[$model]=$(awk -F'; ' '/^# / { sub(/^# [^:]*: /, "", $1); print $1; exit }' "$OUT/own-$model.txt")
+done
+
 log "ours: bandwidth --mpx $MPX"
 "${BENCH[@]}" bandwidth --mpx "$MPX" --runs $((RUNS > 5 ? RUNS : 5)) | tee "$OUT/ours-bandwidth.txt" >&2
 BANDWIDTH=$(ours_value bandwidth "$OUT/ours-bandwidth.txt")
@@ -110,7 +124,7 @@ BANDWIDTH_RUNS=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") pri
 
 if [[ "$STAGES" == 1 ]]; then
     log "ours: stages --mpx 0.25"
-    "${BENCH[@]}" stages fast-shadow fast spectral --mpx 0.25 --runs 2 | tee "$OUT/stages.txt" >&2
+    "${BENCH[@]}" stages fast-shadow fast spectral ours/spectral --mpx 0.25 --runs 2 | tee "$OUT/stages.txt" >&2
 fi
 if [[ "$KERNELS" == 1 ]]; then
     log "ours: kernels (BenchmarkDotNet)"
@@ -223,13 +237,29 @@ means other work held a core or the engine did not keep every core busy.
 - [$T_SPECTRAL] \`spectral\` (200 trees, depth 9) >= 50x: ${R_SPECTRAL}x
 - [$T_SHADOW] \`fast-shadow\` with a reference >= 50x: ${R_SHADOW}x
 - [$T_GEO] geomedian, 30 dates, >= 100x: ${R_GEO}x
+
+## Our built-in models
+
+The models the service runs by default (\`src/Api/Models/BuiltIn\`, trained by \`src/Train\`
+on \`../shared/labels\`), on the same image and measured the same way; ours only, as the
+reference has no such models. \`temporal\` gets the tiled clear scene as its geomedian.
+
+| model | what | Mpx/s (median) | runs |
+| --- | --- | ---: | --- |
+| fast | ${OWN_DESC[fast]} | ${OWN[fast]} | ${OWN_RUNS[fast]}|
+| spectral | ${OWN_DESC[spectral]} | ${OWN[spectral]} | ${OWN_RUNS[spectral]}|
+| temporal | ${OWN_DESC[temporal]} | ${OWN[temporal]} | ${OWN_RUNS[temporal]}|
+
+\`\`\`sh
+dotnet run -c Release --project bench -- throughput ours/spectral --mpx $MPX --runs 1   # likewise ours/fast, ours/temporal
+\`\`\`
 EOF
     if [[ -f "$OUT/stages.txt" ]]; then
         cat <<EOF
 
 ## Where the time goes
 
-\`dotnet run -c Release --project bench -- stages fast-shadow fast spectral --mpx 0.25 --runs 2\`:
+\`dotnet run -c Release --project bench -- stages fast-shadow fast spectral ours/spectral --mpx 0.25 --runs 2\`:
 the classifier itself on one thread with its stage clock on (best of 2 after a warm-up;
 "rest" is the time outside the timed stages), then each feature expression compiled and
 timed alone.
