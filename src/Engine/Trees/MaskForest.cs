@@ -124,13 +124,15 @@ internal sealed class MaskForest
         {
             var i = 0;
 
-            // Four blocks of sixteen pixels share each split's threshold and mask.
-            for (; i + (4 * Lanes) <= count; i += 4 * Lanes)
+            // Eight blocks of sixteen pixels share each split's threshold and mask.
+            for (; i + (8 * Lanes) <= count; i += 8 * Lanes)
             {
                 var (a0, a1, a2, a3) = (Vector512.Load(acc + i), Vector512.Load(acc + i + 16), Vector512.Load(acc + i + 32), Vector512.Load(acc + i + 48));
+                var (a4, a5, a6, a7) = (Vector512.Load(acc + i + 64), Vector512.Load(acc + i + 80), Vector512.Load(acc + i + 96), Vector512.Load(acc + i + 112));
                 for (var t = 0; t + 1 < _starts.Length; t++)
                 {
                     var (m0, m1, m2, m3) = (Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet);
+                    var (m4, m5, m6, m7) = (Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet);
                     for (var s = splits + _starts[t]; s < splits + _starts[t + 1]; s++)
                     {
                         var at = x + ((long)s->Feature * stride) + i;
@@ -140,6 +142,10 @@ internal sealed class MaskForest
                         m1 = Test(Vector512.Load(at + 16), threshold, keep, m1);
                         m2 = Test(Vector512.Load(at + 32), threshold, keep, m2);
                         m3 = Test(Vector512.Load(at + 48), threshold, keep, m3);
+                        m4 = Test(Vector512.Load(at + 64), threshold, keep, m4);
+                        m5 = Test(Vector512.Load(at + 80), threshold, keep, m5);
+                        m6 = Test(Vector512.Load(at + 96), threshold, keep, m6);
+                        m7 = Test(Vector512.Load(at + 112), threshold, keep, m7);
                     }
 
                     var lo = Vector512.Load(leaves + (t * MaxLeaves));
@@ -148,12 +154,20 @@ internal sealed class MaskForest
                     a1 += Leaf(m1, lo, hi);
                     a2 += Leaf(m2, lo, hi);
                     a3 += Leaf(m3, lo, hi);
+                    a4 += Leaf(m4, lo, hi);
+                    a5 += Leaf(m5, lo, hi);
+                    a6 += Leaf(m6, lo, hi);
+                    a7 += Leaf(m7, lo, hi);
                 }
 
                 a0.Store(acc + i);
                 a1.Store(acc + i + 16);
                 a2.Store(acc + i + 32);
                 a3.Store(acc + i + 48);
+                a4.Store(acc + i + 64);
+                a5.Store(acc + i + 80);
+                a6.Store(acc + i + 96);
+                a7.Store(acc + i + 112);
             }
 
             for (; i < count; i += Lanes)
