@@ -34,13 +34,13 @@ internal static class StagesCommand
         foreach (var name in names)
         {
             var model = ModelFile.Load(SharedData.ModelFile(name));
-            Report(model, obs, model.NeedsReference ? reference : null, runs);
+            Report(name, model, obs, model.NeedsReference ? reference : null, runs);
         }
 
         return 0;
     }
 
-    private static void Report(CloudModel model, BandImage obs, BandImage? reference, int runs)
+    private static void Report(string label, CloudModel model, BandImage obs, BandImage? reference, int runs)
     {
         var px = obs.PixelCount;
         var stages = (int)ClassifyStage.Count;
@@ -82,7 +82,7 @@ internal static class StagesCommand
         var sum = best.Sum();
 
         Console.WriteLine();
-        Console.WriteLine($"## {model.Name}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s), max depth {model.Ensemble.MaxDepth}, opening {model.Opening}");
+        Console.WriteLine($"## {label}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s), max depth {model.Ensemble.MaxDepth}, opening {model.Opening}");
         Console.WriteLine($"{"stage",-28} {"ns/px",8} {"share",7} {"Mpx/s (1 thread)",17}");
         for (var s = 0; s < stages; s++)
         {
