@@ -130,20 +130,12 @@ public sealed class EnsembleReaderTests
         Assert.Equal(node, level);
 
         // Every kernel (the scalar twin, AVX2 gathers, AVX-512 tables) gives the same values.
-        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        KernelSwitches.ForEachKernel(() =>
         {
-            LevelForest.Kernel = kernel;
-            try
-            {
-                Array.Fill(level, -1f);
-                ens.PredictPlanes(planes, stride, n, level);
-                Assert.Equal(node, level);
-            }
-            finally
-            {
-                LevelForest.Kernel = LevelForest.DefaultKernel;
-            }
-        }
+            Array.Fill(level, -1f);
+            ens.PredictPlanes(planes, stride, n, level);
+            Assert.Equal(node, level);
+        });
 
         // A NaN anywhere falls back to the missing-value directions.
         planes[3] = float.NaN;
@@ -207,19 +199,11 @@ public sealed class EnsembleReaderTests
 
         Assert.Equal(2f * trees, ens.Predict([float.NegativeInfinity, float.NegativeInfinity]));
         var dest = new float[n];
-        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        KernelSwitches.ForEachKernel(() =>
         {
-            LevelForest.Kernel = kernel;
-            try
-            {
-                ens.PredictPlanes(planes, n, n, dest, nanFree: true);
-                Assert.All(dest, v => Assert.Equal(2f * trees, v));
-            }
-            finally
-            {
-                LevelForest.Kernel = LevelForest.DefaultKernel;
-            }
-        }
+            ens.PredictPlanes(planes, n, n, dest, nanFree: true);
+            Assert.All(dest, v => Assert.Equal(2f * trees, v));
+        });
     }
 
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();

@@ -1,3 +1,5 @@
+using S2CloudMask.Engine.Trees;
+
 namespace S2CloudMask.Engine.Tests.Trees;
 
 /// <summary>
@@ -9,4 +11,70 @@ namespace S2CloudMask.Engine.Tests.Trees;
 public sealed class KernelSwitches
 {
     public const string Name = "LevelForest kernel switches";
+
+    /// <summary>
+    /// Runs <paramref name="check"/> with each tree kernel switched on in turn, then the
+    /// default back; a failure names the kernel.
+    /// </summary>
+    internal static void ForEachKernel(Action check)
+    {
+        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        {
+            try
+            {
+                With(kernel, check);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new Xunit.Sdk.XunitException($"with the {kernel} kernel: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="check"/> with <paramref name="kernel"/> switched on, then the default back.</summary>
+    internal static void With(TreeKernel kernel, Action check)
+    {
+        LevelForest.Kernel = kernel;
+        try
+        {
+            check();
+        }
+        finally
+        {
+            LevelForest.Kernel = LevelForest.DefaultKernel;
+        }
+    }
+}
+
+/// <summary>Feature values for the tree kernel tests, as planes and pixel-major.</summary>
+internal static class ForestPixels
+{
+    /// <summary>
+    /// <paramref name="n"/> pixels of <paramref name="features"/> values, planes
+    /// <paramref name="stride"/> apart: mostly values from <paramref name="onGrid"/> (the
+    /// forest's thresholds: ties), some between, -0 and both infinities.
+    /// </summary>
+    public static (float[] Planes, float[] PixelMajor) Make(Random rng, int features, int n, int stride, float[] onGrid)
+    {
+        var planes = new float[features * stride];
+        var pixelMajor = new float[n * features];
+        for (var i = 0; i < n; i++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                var v = rng.Next(20) switch
+                {
+                    0 => float.NegativeInfinity,
+                    1 => float.PositiveInfinity,
+                    2 => -0f,
+                    3 => (float)((rng.NextDouble() * 2) - 1),
+                    _ => onGrid.Length > 0 ? onGrid[rng.Next(onGrid.Length)] : 0f,
+                };
+                planes[(f * stride) + i] = v;
+                pixelMajor[(i * features) + f] = v;
+            }
+        }
+
+        return (planes, pixelMajor);
+    }
 }

@@ -32,25 +32,7 @@ public sealed class LaneForestTests
         Assert.NotNull(lanes);
 
         var stride = n + 7;
-        var planes = new float[features * stride];
-        var pixelMajor = new float[n * features];
-        for (var i = 0; i < n; i++)
-        {
-            for (var f = 0; f < features; f++)
-            {
-                // Mostly values on the thresholds' grid (ties with a threshold), some between, and the extremes.
-                var v = rng.Next(20) switch
-                {
-                    0 => float.NegativeInfinity,
-                    1 => float.PositiveInfinity,
-                    2 => -0f,
-                    3 => (float)rng.NextDouble(),
-                    _ => grid[rng.Next(grid.Length)],
-                };
-                planes[(f * stride) + i] = v;
-                pixelMajor[(i * features) + f] = v;
-            }
-        }
+        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
 
         var expected = new float[n];
         ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
@@ -61,17 +43,12 @@ public sealed class LaneForestTests
         Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
 
         // And through the ensemble, with the tail past the last 16 taken by the scalar walk.
-        LevelForest.Kernel = TreeKernel.Avx512Lanes;
-        try
+        KernelSwitches.With(TreeKernel.Avx512Lanes, () =>
         {
             Array.Fill(actual, float.NaN);
             ens.PredictPlanes(planes, stride, n, actual);
             Assert.Equal(expected, actual);
-        }
-        finally
-        {
-            LevelForest.Kernel = LevelForest.DefaultKernel;
-        }
+        });
     }
 
     [Fact]

@@ -45,20 +45,12 @@ public sealed class LevelForestKernelTests
         var expected = new float[n];
         ens.PredictBlock(pixelMajor, n, expected);
         var actual = new float[n];
-        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        KernelSwitches.ForEachKernel(() =>
         {
-            LevelForest.Kernel = kernel;
-            try
-            {
-                Array.Fill(actual, float.NaN);
-                ens.PredictPlanes(planes, stride, n, actual);
-                Assert.Equal(expected, actual);
-            }
-            finally
-            {
-                LevelForest.Kernel = LevelForest.DefaultKernel;
-            }
-        }
+            Array.Fill(actual, float.NaN);
+            ens.PredictPlanes(planes, stride, n, actual);
+            Assert.Equal(expected, actual);
+        });
     }
 
     /// <summary>
@@ -98,20 +90,12 @@ public sealed class LevelForestKernelTests
         var expected = new float[n];
         model.Ensemble.PredictBlock(pixelMajor, n, expected);
         var actual = new float[n];
-        foreach (var kernel in Enum.GetValues<TreeKernel>())
+        KernelSwitches.ForEachKernel(() =>
         {
-            LevelForest.Kernel = kernel;
-            try
-            {
-                Array.Fill(actual, float.NaN);
-                model.Ensemble.PredictPlanes(features, stride, n, actual);
-                Assert.Equal(expected, actual);
-            }
-            finally
-            {
-                LevelForest.Kernel = LevelForest.DefaultKernel;
-            }
-        }
+            Array.Fill(actual, float.NaN);
+            model.Ensemble.PredictPlanes(features, stride, n, actual);
+            Assert.Equal(expected, actual);
+        });
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed class MaskForestTests
         Assert.NotNull(masks);
 
         var stride = n + 3;
-        var (planes, pixelMajor) = Pixels(rng, ens, n, stride);
+        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, [.. ens.Nodes.Select(x => x.Threshold)]);
         var expected = new float[n];
         ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
         var whole = n - (n % MaskForest.Lanes);
@@ -106,32 +106,5 @@ public sealed class MaskForestTests
             values.Add(MathF.Round((float)(rng.NextDouble() - 0.5), 4) + (float)(rng.NextDouble() * 1e-3));
             return values.Count - 1;
         }
-    }
-
-    /// <summary>Feature planes and the same values pixel-major: mostly on the forest's thresholds, some between, and the extremes.</summary>
-    private static (float[] Planes, float[] PixelMajor) Pixels(Random rng, TreeEnsemble ens, int n, int stride)
-    {
-        var features = ens.FeatureCount;
-        var thresholds = ens.Nodes.Select(x => x.Threshold).ToArray();
-        var planes = new float[features * stride];
-        var pixelMajor = new float[n * features];
-        for (var i = 0; i < n; i++)
-        {
-            for (var f = 0; f < features; f++)
-            {
-                var v = rng.Next(20) switch
-                {
-                    0 => float.NegativeInfinity,
-                    1 => float.PositiveInfinity,
-                    2 => -0f,
-                    3 => (float)((rng.NextDouble() * 2) - 1),
-                    _ => thresholds.Length > 0 ? thresholds[rng.Next(thresholds.Length)] : 0f,
-                };
-                planes[(f * stride) + i] = v;
-                pixelMajor[(i * features) + f] = v;
-            }
-        }
-
-        return (planes, pixelMajor);
     }
 }
