@@ -11,7 +11,7 @@ namespace S2CloudMask.Engine.Trees;
 /// <para>
 /// A tree's leaves are numbered left to right, one bit each. A pixel starts with every bit
 /// set; at each split it goes right of (x &gt; threshold), the leaves of the split's left
-/// subtree are cleared. The leaf the pixel reaches is then the lowest bit left: every leaf
+/// subtree are cleared. The leaf the pixel reaches is then the leftmost one left: every leaf
 /// left of it shares an ancestor with it where the pixel went right, and no split clears
 /// the leaf itself (it is in the right subtree of every ancestor the pixel went right of,
 /// and outside the subtrees of the other splits). The order of the splits does not matter.
@@ -20,8 +20,8 @@ namespace S2CloudMask.Engine.Trees;
 /// So a tree costs a compare and a masked AND per split for sixteen pixels, with no gather
 /// and no dependence between splits, where a pixel-per-lane walk pays two gathers per level
 /// of a tree of depth up to 12. The leaf values of a tree sit in two registers, picked by a
-/// permute on the bit's index, and are added in tree order in float32 as the other kernels
-/// add them: the same margins, bit for bit.
+/// permute on the leaf's number (a leading-zero count), and are added in tree order in
+/// float32 as the other kernels add them: the same margins, bit for bit.
 /// </para>
 /// </summary>
 internal sealed class MaskForest
@@ -94,8 +94,8 @@ internal sealed class MaskForest
                     return false;
                 }
 
-                // Going right clears the left subtree's leaves [first, leftEnd).
-                var left = (uint)(((1UL << leftEnd) - 1) ^ ((1UL << first) - 1));
+                // Going right clears the left subtree's leaves [first, leftEnd): leaf k is bit 31 - k.
+                var left = (uint)((((1UL << (leftEnd - first)) - 1) << (MaxLeaves - leftEnd)) & uint.MaxValue);
                 splits.Add(new Split(split.Feature, split.Threshold, ~left));
                 return true;
             }
@@ -194,15 +194,14 @@ internal sealed class MaskForest
     private static Vector512<uint> Test(Vector512<float> value, Vector512<float> threshold, Vector512<uint> keep, Vector512<uint> mask) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(value, threshold).AsUInt32(), mask & keep, mask);
 
-    /// <summary>The value of the lowest leaf left in each lane's mask (never empty: the pixel's own leaf stays).</summary>
+    /// <summary>
+    /// The value of the leftmost leaf left in each lane's mask (never empty: the pixel's own
+    /// leaf stays). Leaf k is bit 31 - k, so the leftmost is the highest bit and its number
+    /// is the count of leading zeros.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Leaf(Vector512<uint> mask, Vector512<float> lo, Vector512<float> hi)
-    {
-        // mask & -mask keeps the lowest bit; its index is 31 - lzcnt, which for 0..31 is lzcnt ^ 31.
-        var lowest = mask & (Vector512<uint>.Zero - mask);
-        var index = Avx512CD.LeadingZeroCount(lowest) ^ Vector512.Create(31u);
-        return Avx512F.PermuteVar16x32x2(lo, index.AsInt32(), hi);
-    }
+    private static Vector512<float> Leaf(Vector512<uint> mask, Vector512<float> lo, Vector512<float> hi) =>
+        Avx512F.PermuteVar16x32x2(lo, Avx512CD.LeadingZeroCount(mask).AsInt32(), hi);
 
     /// <summary>A split: the feature, the threshold, and the leaf bits kept when the pixel goes right.</summary>
     private readonly record struct Split(int Feature, float Threshold, uint Keep);
