@@ -299,7 +299,11 @@ internal sealed partial class LevelForest
     /// </summary>
     internal static TreeKernel Kernel { get; set; } = DefaultKernel;
 
-    /// <summary>The fastest: each kernel falls back to the next slower one where the forest does not suit it.</summary>
+    /// <summary>
+    /// Leaf masks, which each fall back to the kernel before them in <see cref="TreeKernel"/>
+    /// where the forest or the processor does not suit: trees in lanes, then the AVX-512
+    /// level stepping, then AVX2.
+    /// </summary>
     internal const TreeKernel DefaultKernel = TreeKernel.Avx512Masks;
 
     /// <summary>
