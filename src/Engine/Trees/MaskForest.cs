@@ -95,7 +95,7 @@ internal sealed class MaskForest
                 }
 
                 // Going right clears the left subtree's leaves [first, leftEnd): leaf k is bit 31 - k.
-                var left = (uint)((((1UL << (leftEnd - first)) - 1) << (MaxLeaves - leftEnd)) & uint.MaxValue);
+                var left = (uint)(((1UL << (leftEnd - first)) - 1) << (MaxLeaves - leftEnd));
                 splits.Add(new Split(split.Feature, split.Threshold, ~left));
                 return true;
             }

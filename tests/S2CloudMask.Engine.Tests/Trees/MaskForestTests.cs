@@ -8,6 +8,7 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// shared between trees with -0, +0 and both infinities, pixel values on the thresholds,
 /// and pixel counts that are not a multiple of 16 or 64.
 /// </summary>
+[Collection(KernelSwitches.Name)]
 public sealed class MaskForestTests
 {
     [Theory]
@@ -25,7 +26,8 @@ public sealed class MaskForestTests
         }
 
         var rng = new Random((trees * 37) + leaves);
-        var ens = Forest(rng, trees, leaves, features);
+        var sizes = Enumerable.Range(0, trees).Select(_ => leaves > 0 ? leaves : rng.Next(1, 33)).ToArray();
+        var ens = Forest(rng, sizes, features);
         var masks = MaskForest.TryCreate(ens);
         Assert.NotNull(masks);
 
@@ -39,38 +41,40 @@ public sealed class MaskForestTests
         masks.Accumulate(planes, stride, whole, actual);
         Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
 
-        // And through the ensemble (the default kernel), the tail past the last 16 walked.
-        Array.Fill(actual, float.NaN);
-        ens.PredictPlanes(planes, stride, n, actual);
-        Assert.Equal(expected, actual);
+        // And through the ensemble, the tail past the last 16 walked.
+        KernelSwitches.With(TreeKernel.Avx512Masks, () =>
+        {
+            Array.Fill(actual, float.NaN);
+            ens.PredictPlanes(planes, stride, n, actual);
+            Assert.Equal(expected, actual);
+        });
     }
 
     [Fact]
     public void RefusesTreesOfMoreThan32Leaves()
     {
         var rng = new Random(3);
-        Assert.NotNull(MaskForest.TryCreate(Forest(rng, 5, 32, 4)));
-        Assert.Null(MaskForest.TryCreate(Forest(rng, 5, 33, 4)));
+        Assert.NotNull(MaskForest.TryCreate(Forest(rng, [32, 32, 32], 4)));
+        Assert.Null(MaskForest.TryCreate(Forest(rng, [33, 33, 33], 4)));
 
         // One big tree among small ones is enough to refuse.
-        var big = Forest(rng, 1, 40, 4);
-        Assert.Null(MaskForest.TryCreate(big));
+        Assert.Null(MaskForest.TryCreate(Forest(rng, [5, 5, 40, 5], 4)));
     }
 
     /// <summary>
-    /// A summed forest (margins, base 0.25) of trees with <paramref name="leaves"/> leaves
-    /// each (0: each a random count from 1 to 32), grown by splitting a random leaf until the
-    /// count is reached; thresholds from a small shared grid.
+    /// A summed forest (margins, base 0.25), tree t with <c>sizes[t]</c> leaves, grown by
+    /// splitting a random leaf until the count is reached; thresholds from a small shared grid.
     /// </summary>
-    private static TreeEnsemble Forest(Random rng, int trees, int leaves, int features)
+    private static TreeEnsemble Forest(Random rng, int[] sizes, int features)
     {
+        var trees = sizes.Length;
         float[] grid = [.. Enumerable.Range(0, 30).Select(_ => MathF.Round((float)((rng.NextDouble() * 2) - 1), 2)), -0f, 0f, float.NegativeInfinity, float.PositiveInfinity];
         var nodes = new List<TreeNode>();
         var values = new List<float>();
         var roots = new int[trees];
         for (var t = 0; t < trees; t++)
         {
-            var size = leaves > 0 ? leaves : rng.Next(1, 33);
+            var size = sizes[t];
 
             // Children slots still holding a leaf: (node, is right child), or (-1, _) for a root leaf.
             var open = new List<(int Node, bool Right)> { (-1, false) };
