@@ -31,6 +31,30 @@ public sealed class KernelSwitches
         }
     }
 
+    /// <summary>
+    /// A kernel's margins against the node-by-node walk, bit for bit: first
+    /// <paramref name="accumulate"/>(whole, dest) called directly on the pixels in whole
+    /// blocks of <paramref name="lanes"/>, dest holding the base margin; then through the
+    /// ensemble with <paramref name="kernel"/> switched on, the tail past the last block walked.
+    /// </summary>
+    internal static void AssertMarginsEqualWalk(TreeEnsemble ens, float[] planes, float[] pixelMajor, int stride, int n, TreeKernel kernel, int lanes, Action<int, float[]> accumulate)
+    {
+        var expected = new float[n];
+        ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
+        var whole = n - (n % lanes);
+        var actual = new float[n];
+        Array.Fill(actual, ens.BaseMargin);
+        accumulate(whole, actual);
+        Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
+
+        With(kernel, () =>
+        {
+            Array.Fill(actual, float.NaN);
+            ens.PredictPlanes(planes, stride, n, actual);
+            Assert.Equal(expected, actual);
+        });
+    }
+
     /// <summary>Runs <paramref name="check"/> with <paramref name="kernel"/> switched on, then the default back.</summary>
     internal static void With(TreeKernel kernel, Action check)
     {

@@ -34,21 +34,7 @@ public sealed class LaneForestTests
         var stride = n + 7;
         var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
 
-        var expected = new float[n];
-        ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
-        var whole = n - (n % LaneForest.Lanes);
-        var actual = new float[n];
-        Array.Fill(actual, ens.BaseMargin);
-        lanes.Accumulate(planes, stride, whole, actual);
-        Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
-
-        // And through the ensemble, with the tail past the last 16 taken by the scalar walk.
-        KernelSwitches.With(TreeKernel.Avx512Lanes, () =>
-        {
-            Array.Fill(actual, float.NaN);
-            ens.PredictPlanes(planes, stride, n, actual);
-            Assert.Equal(expected, actual);
-        });
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Avx512Lanes, LaneForest.Lanes, (whole, dest) => lanes.Accumulate(planes, stride, whole, dest));
     }
 
     [Fact]

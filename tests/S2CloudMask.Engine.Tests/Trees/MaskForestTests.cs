@@ -33,21 +33,7 @@ public sealed class MaskForestTests
 
         var stride = n + 3;
         var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, [.. ens.Nodes.Select(x => x.Threshold)]);
-        var expected = new float[n];
-        ens.PredictBlock(pixelMajor, n, expected); // aggregation "sum": margins
-        var whole = n - (n % MaskForest.Lanes);
-        var actual = new float[n];
-        Array.Fill(actual, ens.BaseMargin);
-        masks.Accumulate(planes, stride, whole, actual);
-        Assert.Equal(expected.AsSpan(0, whole).ToArray(), actual.AsSpan(0, whole).ToArray());
-
-        // And through the ensemble, the tail past the last 16 walked.
-        KernelSwitches.With(TreeKernel.Avx512Masks, () =>
-        {
-            Array.Fill(actual, float.NaN);
-            ens.PredictPlanes(planes, stride, n, actual);
-            Assert.Equal(expected, actual);
-        });
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Avx512Masks, MaskForest.Lanes, (whole, dest) => masks.Accumulate(planes, stride, whole, dest));
     }
 
     [Fact]
