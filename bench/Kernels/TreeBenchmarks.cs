@@ -8,11 +8,11 @@ namespace S2CloudMask.Bench.Kernels;
 /// Tree evaluation on one chunk of clear-scene pixels: the node-by-node walk of
 /// <see cref="TreeEnsemble.PredictBlock"/> (pixel-major features; the path NaN blocks take)
 /// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
-/// AVX-512 register tables, the last without and with a single tree's express lane (the hot
-/// leaf's box tested first, only the other pixels walked), for ensembles sixteen trees
-/// per vector, one pixel at a time (<see cref="LaneForest"/>), and for trees of up to 32
-/// leaves (our own built-in <c>ours/spectral</c>) every split at once through leaf masks
-/// (<see cref="MaskForest"/>). All give identical values (checked in setup).
+/// AVX-512 register tables; for ensembles sixteen trees per vector, one pixel at a time
+/// (<see cref="LaneForest"/>); for trees of up to 32 leaves (our own built-in
+/// <c>ours/spectral</c>) every split at once through leaf masks (<see cref="MaskForest"/>);
+/// and the default, a single tree's express lane (its hot tree through leaf masks, only the
+/// pixels it leaves in stubs walked). All give identical values (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Trees")]
@@ -74,12 +74,9 @@ public class TreeBenchmarks
     public void LevelGather() => Run(TreeKernel.Avx2);
 
     [Benchmark]
-    public void LevelAvx512() => Run(TreeKernel.Avx512, express: false);
+    public void LevelAvx512() => Run(TreeKernel.Avx512);
 
-    [Benchmark]
-    public void LevelAvx512Express() => Run(TreeKernel.Avx512);
-
-    /// <summary>Sixteen trees per vector (<see cref="LaneForest"/>); single trees run as <see cref="LevelAvx512Express"/>.</summary>
+    /// <summary>Sixteen trees per vector (<see cref="LaneForest"/>); single trees run as <see cref="LevelAvx512"/>.</summary>
     [Benchmark]
     public void TreesInLanes() => Run(TreeKernel.Avx512Lanes);
 
@@ -87,7 +84,11 @@ public class TreeBenchmarks
     [Benchmark]
     public void LeafMasks() => Run(TreeKernel.Avx512Masks);
 
-    private void Run(TreeKernel kernel, bool express = true)
+    /// <summary>The default: <see cref="LeafMasks"/>, and a single tree's express lane (a hot tree through leaf masks).</summary>
+    [Benchmark]
+    public void HotTree() => Run(TreeKernel.Avx512Masks, express: true);
+
+    private void Run(TreeKernel kernel, bool express = false)
     {
         LevelForest.Kernel = kernel;
         LevelForest.Express = express;

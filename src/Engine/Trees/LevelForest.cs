@@ -33,9 +33,6 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Avx512Masks"/>); null where a tree has too many leaves.</summary>
     private readonly MaskForest? _masks;
 
-    /// <summary>Each node's parent (-1 at the root), for a single tree's express lane; null for ensembles.</summary>
-    private readonly int[]? _parents;
-
     public LevelForest(TreeEnsemble ensemble)
     {
         var feature = new List<int>();
@@ -97,19 +94,6 @@ internal sealed partial class LevelForest
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
         _lanes = LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
         _masks = MaskForest.IsHardwareSupported ? MaskForest.TryCreate(ensemble) : null;
-        if (_roots.Length == 1)
-        {
-            _parents = new int[_nodes.Length];
-            Array.Fill(_parents, -1);
-            for (var i = 0; i < _nodes.Length; i++)
-            {
-                if (_nodes[i].Left != i)
-                {
-                    _parents[_nodes[i].Left] = i;
-                    _parents[_nodes[i].Left + 1] = i;
-                }
-            }
-        }
     }
 
     /// <summary>

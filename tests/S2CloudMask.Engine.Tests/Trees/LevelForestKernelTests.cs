@@ -99,21 +99,26 @@ public sealed class LevelForestKernelTests
     }
 
     /// <summary>
-    /// The express lane of a single tree: most pixels in one leaf (values drawn from that
-    /// leaf's box, often exactly on its bounds), the rest anywhere; counts that are not a
-    /// multiple of 16 or 32. Every value as the node-by-node walk gives it, with the lane on
-    /// and off, and the lane must have run.
+    /// The express lane of a single tree: a share of the pixels in one leaf (values drawn
+    /// from that leaf's box, often exactly on its bounds), the rest anywhere, so they spread
+    /// over many leaves and many end in the hot tree's stubs (with no hot leaf at all, every
+    /// pixel is anywhere: the 1,000-odd-leaf trees then need more than 32 leaves for most of
+    /// the pixels, and the 3-feature tree's leaves are few and busy); counts that are not a
+    /// multiple of 16 or 32; every aggregation. Every value as the node-by-node walk gives
+    /// it, with the lane on and off, and the lane must have run.
     /// </summary>
     [Theory]
-    [InlineData(11, 11, 2048, 0.6)]
-    [InlineData(11, 11, 1000, 0.9)]
-    [InlineData(9, 4, 257, 0.5)]
-    [InlineData(12, 17, 4099, 0.45)]
-    [InlineData(11, 11, 2048, 1.0)]
-    public void ExpressLaneEqualsNodeByNode(int depth, int features, int n, double hotShare)
+    [InlineData(11, 11, 2048, 0.6, "sum-sigmoid")]
+    [InlineData(11, 11, 1000, 0.9, "sum")]
+    [InlineData(9, 4, 257, 0.5, "average")]
+    [InlineData(12, 17, 4099, 0.45, "sum-sigmoid")]
+    [InlineData(11, 11, 2048, 1.0, "average")]
+    [InlineData(11, 11, 2048, 0.0, "sum")]
+    [InlineData(10, 3, 2048, 0.0, "sum-sigmoid")]
+    public void ExpressLaneEqualsNodeByNode(int depth, int features, int n, double hotShare, string aggregation)
     {
         var rng = new Random(depth * 1000 + n);
-        var ens = EnsembleReader.Read(RandomForest(rng, 1, depth, features), features);
+        var ens = EnsembleReader.Read(RandomForest(rng, 1, depth, features, aggregation), features);
         var bounds = PathBox(ens, rng, features);
         var stride = n + 5;
         var planes = new float[features * stride];
@@ -201,7 +206,7 @@ public sealed class LevelForestKernelTests
     }
 
     /// <summary>A forest in the engine's own "trees" format: random splits, leaves from depth 3 on.</summary>
-    private static JsonElement RandomForest(Random rng, int trees, int depth, int features)
+    private static JsonElement RandomForest(Random rng, int trees, int depth, int features, string aggregation = "sum-sigmoid")
     {
         var list = new List<object>();
         for (var t = 0; t < trees; t++)
@@ -242,7 +247,7 @@ public sealed class LevelForestKernelTests
             }
         }
 
-        var json = JsonSerializer.Serialize(new { kind = "trees", aggregation = "sum-sigmoid", base_margin = 0.1, trees = list });
+        var json = JsonSerializer.Serialize(new { kind = "trees", aggregation, base_margin = 0.1, trees = list });
         return JsonDocument.Parse(json).RootElement.Clone();
     }
 }
