@@ -6,19 +6,28 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// The leaf-mask kernel against the node-by-node walk, margin for margin and bit for bit:
 /// trees of 1 to 32 leaves grown at random places (so deep, lopsided ones too), thresholds
 /// shared between trees with -0, +0 and both infinities, pixel values on the thresholds,
-/// and pixel counts that are not a multiple of 16 or 64.
+/// pixel counts that are not a multiple of 16 or 64, and both ways of testing a split (a
+/// compare each, or one shared mask per distinct test).
 /// </summary>
 [Collection(KernelSwitches.Name)]
 public sealed class MaskForestTests
 {
+    /// <summary>
+    /// With a grid of 30 thresholds the splits seldom repeat a test and each split compares;
+    /// with a grid of 6 (or 3) most do and the forest shares its tests (asserted).
+    /// </summary>
     [Theory]
-    [InlineData(100, 16, 9, 2048)]
-    [InlineData(7, 32, 31, 1000)]
-    [InlineData(40, 2, 3, 333)]
-    [InlineData(12, 1, 4, 80)]
-    [InlineData(1, 32, 5, 4099)]
-    [InlineData(25, 0, 16, 530)] // 0: every tree its own size, 1 to 32 leaves
-    public void MarginsEqualNodeByNode(int trees, int leaves, int features, int n)
+    [InlineData(100, 16, 9, 2048, 30, false)]
+    [InlineData(7, 32, 31, 1000, 30, false)]
+    [InlineData(40, 2, 3, 333, 30, false)]
+    [InlineData(12, 1, 4, 80, 30, false)]
+    [InlineData(1, 32, 5, 4099, 30, false)]
+    [InlineData(25, 0, 16, 530, 30, false)] // 0: every tree its own size, 1 to 32 leaves
+    [InlineData(100, 16, 9, 2048, 6, true)]
+    [InlineData(30, 0, 4, 1000, 6, true)]
+    [InlineData(9, 32, 2, 4099, 3, true)]
+    [InlineData(64, 5, 8, 530, 2, true)]
+    public void MarginsEqualNodeByNode(int trees, int leaves, int features, int n, int grid, bool shared)
     {
         if (!MaskForest.IsHardwareSupported)
         {
@@ -27,9 +36,10 @@ public sealed class MaskForestTests
 
         var rng = new Random((trees * 37) + leaves);
         var sizes = Enumerable.Range(0, trees).Select(_ => leaves > 0 ? leaves : rng.Next(1, 33)).ToArray();
-        var ens = Forest(rng, sizes, features);
+        var ens = Forest(rng, sizes, features, grid);
         var masks = MaskForest.TryCreate(ens);
         Assert.NotNull(masks);
+        Assert.Equal(shared, masks.SharesTests);
 
         var stride = n + 3;
         var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, [.. ens.Nodes.Select(x => x.Threshold)]);
@@ -49,12 +59,13 @@ public sealed class MaskForestTests
 
     /// <summary>
     /// A summed forest (margins, base 0.25), tree t with <c>sizes[t]</c> leaves, grown by
-    /// splitting a random leaf until the count is reached; thresholds from a small shared grid.
+    /// splitting a random leaf until the count is reached; thresholds from a small shared grid
+    /// of <paramref name="gridSize"/> values and -0, +0 and both infinities.
     /// </summary>
-    private static TreeEnsemble Forest(Random rng, int[] sizes, int features)
+    private static TreeEnsemble Forest(Random rng, int[] sizes, int features, int gridSize = 30)
     {
         var trees = sizes.Length;
-        float[] grid = [.. Enumerable.Range(0, 30).Select(_ => MathF.Round((float)((rng.NextDouble() * 2) - 1), 2)), -0f, 0f, float.NegativeInfinity, float.PositiveInfinity];
+        float[] grid = [.. Enumerable.Range(0, gridSize).Select(_ => MathF.Round((float)((rng.NextDouble() * 2) - 1), 2)), -0f, 0f, float.NegativeInfinity, float.PositiveInfinity];
         var nodes = new List<TreeNode>();
         var values = new List<float>();
         var roots = new int[trees];
