@@ -155,17 +155,17 @@ internal sealed class MaskForest
             throw new ArgumentException("count must be a multiple of 16 and fit the planes and destination");
         }
 
-        if (_tests is not null)
-        {
-            AccumulateShared(planes, stride, count, dest);
-            return;
-        }
-
         fixed (float* x = planes)
         fixed (float* acc = dest)
         fixed (Split* splits = _splits)
         fixed (float* leaves = _leaves)
         {
+            if (_tests is not null)
+            {
+                AccumulateShared(x, stride, count, acc, splits, leaves);
+                return;
+            }
+
             var i = 0;
 
             // Eight blocks of sixteen pixels share each split's threshold and mask.
@@ -225,15 +225,11 @@ internal sealed class MaskForest
     /// ternary-logic op on that mask, <c>mask &amp; (keep | ~test)</c>, instead of a compare
     /// of its own. The same bits as the compare-per-split loop.
     /// </summary>
-    private unsafe void AccumulateShared(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    private unsafe void AccumulateShared(float* x, int stride, int count, float* acc, Split* splits, float* leaves)
     {
         var tests = _tests!;
         var raw = stackalloc byte[(tests.Length * 128) + 64];
         var masks = (Vector512<uint>*)(((nint)raw + 63) & ~(nint)63);
-        fixed (float* x = planes)
-        fixed (float* acc = dest)
-        fixed (Split* splits = _splits)
-        fixed (float* leaves = _leaves)
         fixed (Comparison* test = tests)
         {
             var i = 0;
