@@ -98,7 +98,7 @@ internal sealed partial class LevelForest
     /// <summary>What <see cref="Predict"/> writes for a pixel that ends in a leaf of this value (one tree).</summary>
     private float Finish(float leaf)
     {
-        var v = (_aggregation == Aggregation.Average ? 0 : _baseMargin) + leaf;
+        var v = StartMargin + leaf;
         return _aggregation == Aggregation.SumSigmoid ? TreeEnsemble.Sigmoid(v) : v;
     }
 
@@ -246,7 +246,7 @@ internal sealed partial class LevelForest
                     index[k] = index[walked - 1];
                 }
 
-                new Span<float>(values, padded).Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
+                new Span<float>(values, padded).Fill(StartMargin);
                 AccumulateAvx512<Yes>(planes, stride, index, padded, new Span<float>(values, padded));
                 var sigmoid = _aggregation == Aggregation.SumSigmoid;
                 for (var k = 0; k < walked; k++)

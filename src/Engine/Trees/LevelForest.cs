@@ -164,11 +164,14 @@ internal sealed partial class LevelForest
         }
     }
 
+    /// <summary>What the trees' leaves are added to: the base margin of a sum, 0 for an average.</summary>
+    private float StartMargin => _aggregation == Aggregation.Average ? 0 : _baseMargin;
+
     /// <summary>Every pixel walks every tree (<see cref="Predict"/> without the express lane).</summary>
     private void PredictWalk(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
     {
         dest = dest[..count];
-        dest.Fill(_aggregation == Aggregation.Average ? 0 : _baseMargin);
+        dest.Fill(StartMargin);
         var done = 0;
         var kernel = Kernel;
         if (kernel == TreeKernel.Avx512Masks && _masks is null)
