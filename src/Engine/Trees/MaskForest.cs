@@ -63,7 +63,7 @@ internal sealed class MaskForest
     /// <summary>
     /// Distinct tests at most for sharing them: their masks for two blocks of sixteen pixels
     /// (128 bytes a test) then take at most half of a 48 KiB L1. Our temporal forest's 188
-    /// tests fit (its trees went from 79-81 to 64-66 ns per pixel); spectral's 277 (35 KiB of
+    /// tests fit (its trees went from 79-82 to 64-68 ns per pixel); spectral's 277 (35 KiB of
     /// masks) ran slower shared than with a compare per split (65-66 against 69-72).
     /// </summary>
     private const int MaxSharedTests = 192;
@@ -219,11 +219,12 @@ internal sealed class MaskForest
     }
 
     /// <summary>
-    /// <see cref="Accumulate"/> for a forest whose splits share few distinct tests: per
-    /// sixteen pixels, each test is made once into a vector mask (all ones where the value is
-    /// above the threshold), and each split then clears its left-subtree leaves with one
-    /// ternary-logic op on that mask, <c>mask &amp; (keep | ~test)</c>, instead of a compare
-    /// of its own. The same bits as the compare-per-split loop.
+    /// <see cref="Accumulate"/> for a forest whose splits share few distinct tests: for two
+    /// blocks of sixteen pixels, each test is made once into a vector mask per block (all
+    /// ones where the value is above the threshold, kept in L1), and each split then clears
+    /// its left-subtree leaves with one ternary-logic op on that mask,
+    /// <c>mask &amp; (keep | ~test)</c>, instead of a compare of its own. The same bits as
+    /// the compare-per-split loop, the trees added in order.
     /// </summary>
     private unsafe void AccumulateShared(float* x, int stride, int count, float* acc, Split* splits, float* leaves)
     {
