@@ -48,13 +48,17 @@ internal sealed class MaskForest
     /// </summary>
     private readonly Comparison[]? _tests;
 
-    private MaskForest(Split[] splits, int[] starts, float[] leaves, int features, Comparison[]? tests)
+    /// <summary>With <see cref="_tests"/>: per split, its keep bits and the byte offset of its test's pair of masks (8 bytes, not 16, so more of L1 holds masks).</summary>
+    private readonly SharedSplit[]? _sharedSplits;
+
+    private MaskForest(Split[] splits, int[] starts, float[] leaves, int features, Comparison[]? tests, SharedSplit[]? sharedSplits)
     {
         _splits = splits;
         _starts = starts;
         _leaves = leaves;
         _features = features;
         _tests = tests;
+        _sharedSplits = sharedSplits;
     }
 
     /// <summary>Whether the splits share their tests (<see cref="AccumulateShared"/>).</summary>
@@ -62,9 +66,10 @@ internal sealed class MaskForest
 
     /// <summary>
     /// Distinct tests at most for sharing them: their masks for two blocks of sixteen pixels
-    /// (128 bytes a test) then take at most half of a 48 KiB L1. Our temporal forest's 188
-    /// tests fit (its trees went from 79-82 to 64-68 ns per pixel); spectral's 277 (35 KiB of
-    /// masks) ran slower shared than with a compare per split (65-66 against 69-72).
+    /// (128 bytes a test) then take at most half of a 48 KiB L1, beside the splits (8 bytes
+    /// each) and leaf tables. Our temporal forest's 188 tests fit (its trees went from 79-82
+    /// to 56-57 ns per pixel); spectral's 277 (35 KiB of masks) ran no faster shared than
+    /// with a compare per split (64-65 against 65-66).
     /// </summary>
     private const int MaxSharedTests = 192;
 
@@ -77,6 +82,7 @@ internal sealed class MaskForest
         ArgumentNullException.ThrowIfNull(ensemble);
         var splits = new List<Split>();
         var tests = new Dictionary<(int Feature, int Bits), int>();
+        var testOf = new List<int>();
         var starts = new int[ensemble.TreeCount + 1];
         var leaves = new float[ensemble.TreeCount * MaxLeaves];
         for (var t = 0; t < ensemble.TreeCount; t++)
@@ -121,7 +127,8 @@ internal sealed class MaskForest
                     test = tests[key] = tests.Count;
                 }
 
-                splits.Add(new Split(split.Feature, split.Threshold, ~left, test));
+                splits.Add(new Split(split.Feature, split.Threshold, ~left));
+                testOf.Add(test);
                 return true;
             }
         }
@@ -130,17 +137,20 @@ internal sealed class MaskForest
 
         // Shared when most splits repeat a test (our own forests: 277 distinct tests among
         // spectral's 1,500 splits, 188 among temporal's); a hot tree's splits rarely do.
-        Comparison[]? shared = null;
-        if (tests.Count > 0 && tests.Count <= MaxSharedTests && tests.Count * 2 <= splits.Count)
+        if (tests.Count == 0 || tests.Count > MaxSharedTests || tests.Count * 2 > splits.Count)
         {
-            shared = new Comparison[tests.Count];
-            foreach (var ((feature, bits), index) in tests)
-            {
-                shared[index] = new Comparison(feature, BitConverter.Int32BitsToSingle(bits));
-            }
+            return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, null, null);
         }
 
-        return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, shared);
+        var shared = new Comparison[tests.Count];
+        foreach (var ((feature, bits), index) in tests)
+        {
+            shared[index] = new Comparison(feature, BitConverter.Int32BitsToSingle(bits));
+        }
+
+        // A test's pair of masks (two blocks) is 128 bytes.
+        var sharedSplits = splits.Select((x, k) => new SharedSplit(x.Keep, testOf[k] * 128)).ToArray();
+        return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, shared, sharedSplits);
     }
 
     /// <summary>
@@ -232,6 +242,7 @@ internal sealed class MaskForest
         var raw = stackalloc byte[(tests.Length * 128) + 64];
         var masks = (Vector512<uint>*)(((nint)raw + 63) & ~(nint)63);
         fixed (Comparison* test = tests)
+        fixed (SharedSplit* compact = _sharedSplits)
         {
             var i = 0;
             for (; i + (2 * Lanes) <= count; i += 2 * Lanes)
@@ -248,12 +259,12 @@ internal sealed class MaskForest
                 for (var t = 0; t + 1 < _starts.Length; t++)
                 {
                     var (m0, m1) = (Vector512<uint>.AllBitsSet, Vector512<uint>.AllBitsSet);
-                    var end = splits + _starts[t + 1];
-                    for (var s = splits + _starts[t]; s < end; s++)
+                    var end = compact + _starts[t + 1];
+                    for (var s = compact + _starts[t]; s < end; s++)
                     {
                         // 0xD0: m & (keep | ~test), bit for bit the masked AND of Test below.
                         var keep = Vector512.Create(s->Keep);
-                        var pair = masks + (2 * s->Test);
+                        var pair = (Vector512<uint>*)((byte*)masks + s->Offset);
                         m0 = Avx512F.TernaryLogic(m0, keep, pair[0], 0xD0);
                         m1 = Avx512F.TernaryLogic(m1, keep, pair[1], 0xD0);
                     }
@@ -306,8 +317,11 @@ internal sealed class MaskForest
     private static Vector512<float> Leaf(Vector512<uint> mask, Vector512<float> lo, Vector512<float> hi) =>
         Avx512F.PermuteVar16x32x2(lo, Avx512CD.LeadingZeroCount(mask).AsInt32(), hi);
 
-    /// <summary>A split: the feature, the threshold, the leaf bits kept when the pixel goes right, and its test's number.</summary>
-    private readonly record struct Split(int Feature, float Threshold, uint Keep, int Test);
+    /// <summary>A split: the feature, the threshold, and the leaf bits kept when the pixel goes right.</summary>
+    private readonly record struct Split(int Feature, float Threshold, uint Keep);
+
+    /// <summary>A split of a forest that shares its tests: its keep bits and where its test's masks are.</summary>
+    private readonly record struct SharedSplit(uint Keep, int Offset);
 
     /// <summary>A distinct test of a forest's splits: value above threshold.</summary>
     private readonly record struct Comparison(int Feature, float Threshold);
