@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using S2CloudMask.Api.Extensions;
 using S2CloudMask.Api.Geomedians;
 using S2CloudMask.Api.Masks;
 using S2CloudMask.Api.Tests.Support;
@@ -345,14 +346,15 @@ public sealed class RedisGeomedianTests(RedisServerFixture redis) : IClassFixtur
         Assert.False(JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("cache").GetProperty("reachable").GetBoolean());
     }
 
+    /// <summary>The geomedian cache's registration alone (see <see cref="StartFailure"/>).</summary>
     [Fact]
-    public void MalformedRedisConnectionStringStopsTheStart()
+    public async Task MalformedRedisConnectionStringStopsTheStart()
     {
-        using var a = CloudMaskApiFactory.With(
-            new Dictionary<string, string?> { ["Cache:Redis"] = "127.0.0.1:6379,connectTimeout=soon" }, withSharedModels: false, wrightReference: false);
+        var e = await StartFailure.Of(
+            new Dictionary<string, string?> { ["Cache:Redis"] = "127.0.0.1:6379,connectTimeout=soon" }, services => services.AddGeomedianCache());
 
-        var e = Assert.ThrowsAny<Exception>(() => a.CreateClient());
-        Assert.Contains("Cache:Redis", e.ToString(), StringComparison.Ordinal);
+        Assert.IsType<OptionsValidationException>(e);
+        Assert.Contains("Cache:Redis", e.Message, StringComparison.Ordinal);
     }
 
     private CloudMaskApiFactory Replica(RedisServer server, bool sharedModels = true) =>
