@@ -171,6 +171,7 @@ internal sealed partial class LevelForest
         }
 
         var split = new HashSet<int>(order.Take(bestSplits));
+
         // The hot tree as an ensemble of one tree: the tree's splits and leaf values, NaN in the stubs.
         var nodes = new List<TreeNode>();
         var leaves = new List<float>();
