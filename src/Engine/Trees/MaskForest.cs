@@ -68,7 +68,7 @@ internal sealed class MaskForest
     /// Distinct tests at most for sharing them: their masks for two blocks of sixteen pixels
     /// (128 bytes a test) then take at most half of a 48 KiB L1, beside the splits (8 bytes
     /// each) and leaf tables. Our temporal forest's 188 tests fit (its trees went from 79-82
-    /// to 56-57 ns per pixel); spectral's 277 (35 KiB of masks) ran no faster shared than
+    /// to 56-61 ns per pixel); spectral's 277 (35 KiB of masks) ran no faster shared than
     /// with a compare per split (64-65 against 65-66).
     /// </summary>
     private const int MaxSharedTests = 192;
