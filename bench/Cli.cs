@@ -59,6 +59,20 @@ internal sealed class Cli
 
     public int Int(string name, int fallback) => (int)Math.Round(Double(name, fallback));
 
+    /// <summary>An option that takes one of <paramref name="choices"/>, the first when it is not given.</summary>
+    public string Choice(string name, params string[] choices)
+    {
+        _used.Add(name);
+        if (!_options.TryGetValue(name, out var v))
+        {
+            return choices[0];
+        }
+
+        return v is not null && choices.Contains(v)
+            ? v
+            : throw new BenchException($"{name} takes {string.Join(" or ", choices)}, got '{v}'");
+    }
+
     /// <summary>Rejects options nobody asked for, so a typo does not silently run the default.</summary>
     public void RejectUnknown()
     {

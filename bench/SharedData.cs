@@ -70,6 +70,43 @@ internal static class SharedData
         return new NdArray(ElementType.Float32, [clear.Shape[0] * repeats, clear.Shape[1], clear.Shape[2]], tiled);
     }
 
+    /// <summary>
+    /// The 30-date stack as one image of varied scenes: each date's 100 x 100 pixels (DN /
+    /// 10000 in float32, as the reference scales them) below the one before, clear and cloudy
+    /// dates in their own order, the whole repeated to about <paramref name="mpx"/> megapixels.
+    /// </summary>
+    public static NdArray DatesOneBelowAnother(double mpx)
+    {
+        var stack = Npy.Read(DataFile(Stack));
+        if (stack.Rank != 4 || stack.Type != ElementType.Float32)
+        {
+            throw new BenchException($"{Stack}: expected a float32 (y, x, band, time) array, got {stack.Type} {stack.ShapeText}");
+        }
+
+        var (height, width, bands, dates) = (stack.Shape[0], stack.Shape[1], stack.Shape[2], stack.Shape[3]);
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(stack.Data.AsSpan(0, checked((int)(stack.Length * sizeof(float)))));
+        var once = dates * height * width * bands;
+        var repeats = Math.Max(1, (int)Math.Round(mpx * 1e6 / (dates * height * width)));
+        var image = new float[checked(once * repeats)];
+        var at = 0;
+        for (var t = 0; t < dates; t++)
+        {
+            for (var k = 0; k < height * width * bands; k++)
+            {
+                image[at++] = values[(k * dates) + t] / 10000f;
+            }
+        }
+
+        for (var r = 1; r < repeats; r++)
+        {
+            image.AsSpan(0, once).CopyTo(image.AsSpan(r * once));
+        }
+
+        var bytes = new byte[image.Length * sizeof(float)];
+        Buffer.BlockCopy(image, 0, bytes, 0, bytes.Length);
+        return new NdArray(ElementType.Float32, [dates * height * repeats, width, bands], bytes);
+    }
+
     /// <summary>How many copies of the clear scene make about <paramref name="mpx"/> megapixels (the reference's rounding).</summary>
     public static int RepeatsFor(double mpx)
     {

@@ -5,6 +5,7 @@ using S2CloudMask.Engine.Features;
 using S2CloudMask.Engine.Models;
 using S2CloudMask.Engine.Morphology;
 using S2CloudMask.Engine.Raster;
+using S2CloudMask.Engine.Trees;
 
 namespace S2CloudMask.Bench.Commands;
 
@@ -24,13 +25,16 @@ internal static class StagesCommand
         var mpx = cli.Double("--mpx", 1);
         var runs = cli.Int("--runs", 3);
         _chunk = cli.Int("--chunk", ClassifyOptions.Default.ChunkPixels);
+        var image = cli.Choice("--image", "clear", "dates");
+        var express = cli.Choice("--express", "on", "off");
         cli.RejectUnknown();
         var names = cli.Positional.Count > 0 ? cli.Positional : ["fast", "spectral", "fast-shadow"];
 
-        var repeats = SharedData.RepeatsFor(mpx);
-        var obs = BandImage.FromArray(SharedData.TiledClearScene(repeats));
-        var reference = BandImage.FromArray(SharedData.TiledClearScene(repeats));
-        Console.WriteLine($"# stages: {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {_chunk} px, one thread; best of {runs}");
+        var pixels = image == "clear" ? SharedData.TiledClearScene(SharedData.RepeatsFor(mpx)) : SharedData.DatesOneBelowAnother(mpx);
+        var obs = BandImage.FromArray(pixels);
+        var reference = BandImage.FromArray(pixels);
+        LevelForest.Express = express == "on";
+        Console.WriteLine($"# stages: {image} image, {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {_chunk} px, one thread, express lane {express}; best of {runs}");
         foreach (var name in names)
         {
             var model = ModelFile.Load(SharedData.ModelFile(name));
