@@ -81,62 +81,34 @@ internal sealed class MaskForest
     {
         ArgumentNullException.ThrowIfNull(ensemble);
         var splits = new List<Split>();
-        var tests = new Dictionary<(int Feature, int Bits), int>();
-        var testOf = new List<int>();
         var starts = new int[ensemble.TreeCount + 1];
         var leaves = new float[ensemble.TreeCount * MaxLeaves];
+        var view = new EnsembleView(ensemble);
         for (var t = 0; t < ensemble.TreeCount; t++)
         {
             starts[t] = splits.Count;
             var next = 0;
-            if (!Number(ensemble.Roots[t], out _, out _))
+            if (!Number(view, ensemble.Roots[t], splits, leaves.AsSpan(t * MaxLeaves, MaxLeaves), ref next))
             {
                 return null;
-            }
-
-            // Numbers the leaves under node left to right from `next` on, records the splits,
-            // and gives the range of leaf numbers [first, end) under the node.
-            bool Number(int node, out int first, out int end)
-            {
-                first = next;
-                if (node < 0)
-                {
-                    if (next == MaxLeaves)
-                    {
-                        end = next;
-                        return false;
-                    }
-
-                    leaves[(t * MaxLeaves) + next] = ensemble.Leaves[~node];
-                    end = ++next;
-                    return true;
-                }
-
-                var split = ensemble.Nodes[node];
-                if (!Number(split.Left, out _, out var leftEnd) || !Number(split.Right, out _, out end))
-                {
-                    end = next;
-                    return false;
-                }
-
-                // Going right clears the left subtree's leaves [first, leftEnd): leaf k is bit 31 - k.
-                var left = (uint)(((1UL << (leftEnd - first)) - 1) << (MaxLeaves - leftEnd));
-                var key = (split.Feature, BitConverter.SingleToInt32Bits(split.Threshold));
-                if (!tests.TryGetValue(key, out var test))
-                {
-                    test = tests[key] = tests.Count;
-                }
-
-                splits.Add(new Split(split.Feature, split.Threshold, ~left));
-                testOf.Add(test);
-                return true;
             }
         }
 
         starts[^1] = splits.Count;
 
         // Shared when most splits repeat a test (our own forests: 277 distinct tests among
-        // spectral's 1,500 splits, 188 among temporal's); a hot tree's splits rarely do.
+        // spectral's 1,500 splits, 188 among temporal's).
+        var tests = new Dictionary<(int Feature, int Bits), int>();
+        var testOf = new int[splits.Count];
+        for (var k = 0; k < splits.Count; k++)
+        {
+            var key = (splits[k].Feature, BitConverter.SingleToInt32Bits(splits[k].Threshold));
+            if (!tests.TryGetValue(key, out testOf[k]))
+            {
+                testOf[k] = tests[key] = tests.Count;
+            }
+        }
+
         if (tests.Count == 0 || tests.Count > MaxSharedTests || tests.Count * 2 > splits.Count)
         {
             return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, null, null);
@@ -151,6 +123,70 @@ internal sealed class MaskForest
         // A test's pair of masks (two blocks) is 128 bytes.
         var sharedSplits = splits.Select((x, k) => new SharedSplit(x.Keep, testOf[k] * 128)).ToArray();
         return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, shared, sharedSplits);
+    }
+
+    /// <summary>
+    /// One tree, seen through <paramref name="tree"/> from <paramref name="root"/>, as leaf
+    /// masks with a compare per split (a single tree's splits rarely repeat a test), made
+    /// without copying its nodes; null when it has more than <see cref="MaxLeaves"/> leaves.
+    /// </summary>
+    public static MaskForest? TryCreate<TTree>(TTree tree, int root, int features)
+        where TTree : ITreeView
+    {
+        var splits = new List<Split>(MaxLeaves - 1);
+        var leaves = new float[MaxLeaves];
+        var next = 0;
+        return Number(tree, root, splits, leaves, ref next)
+            ? new MaskForest([.. splits], [0, splits.Count], leaves, features, null, null)
+            : null;
+    }
+
+    /// <summary>
+    /// Numbers the leaves under <paramref name="node"/> left to right from <paramref name="next"/>
+    /// on (their values into <paramref name="leaves"/>) and appends its splits; false when
+    /// there are more than <see cref="MaxLeaves"/>.
+    /// </summary>
+    private static bool Number<TTree>(TTree tree, int node, List<Split> splits, Span<float> leaves, ref int next)
+        where TTree : ITreeView
+    {
+        var first = next;
+        if (tree.IsLeaf(node))
+        {
+            if (next == MaxLeaves)
+            {
+                return false;
+            }
+
+            leaves[next++] = tree.Leaf(node);
+            return true;
+        }
+
+        var split = tree.Split(node);
+        if (!Number(tree, split.Left, splits, leaves, ref next))
+        {
+            return false;
+        }
+
+        var leftEnd = next;
+        if (!Number(tree, split.Right, splits, leaves, ref next))
+        {
+            return false;
+        }
+
+        // Going right clears the left subtree's leaves [first, leftEnd): leaf k is bit 31 - k.
+        var left = (uint)(((1UL << (leftEnd - first)) - 1) << (MaxLeaves - leftEnd));
+        splits.Add(new Split(split.Feature, split.Threshold, ~left));
+        return true;
+    }
+
+    /// <summary>A tree of an ensemble: nodes from 0 are splits, leaves are <c>~index</c>.</summary>
+    private readonly struct EnsembleView(TreeEnsemble ensemble) : ITreeView
+    {
+        public bool IsLeaf(int node) => node < 0;
+
+        public TreeNode Split(int node) => ensemble.Nodes[node];
+
+        public float Leaf(int node) => ensemble.Leaves[~node];
     }
 
     /// <summary>
@@ -325,4 +361,14 @@ internal sealed class MaskForest
 
     /// <summary>A distinct test of a forest's splits: value above threshold.</summary>
     private readonly record struct Comparison(int Feature, float Threshold);
+}
+
+/// <summary>How <see cref="MaskForest"/> reads a tree: which nodes are leaves, a split's test and children, a leaf's value.</summary>
+internal interface ITreeView
+{
+    bool IsLeaf(int node);
+
+    TreeNode Split(int node);
+
+    float Leaf(int node);
 }
