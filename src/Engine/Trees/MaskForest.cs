@@ -42,27 +42,20 @@ internal sealed class MaskForest
 
     private readonly int _features;
 
-    /// <summary>
-    /// The distinct (feature, threshold) tests of all splits, when they are few enough to be
-    /// shared (see <see cref="AccumulateShared"/>); null otherwise.
-    /// </summary>
-    private readonly Comparison[]? _tests;
+    /// <summary>The splits' tests, when they are few enough to be shared (see <see cref="AccumulateShared"/>); null otherwise.</summary>
+    private readonly SharedTests? _shared;
 
-    /// <summary>With <see cref="_tests"/>: per split, its keep bits and the byte offset of its test's pair of masks (8 bytes, not 16, so more of L1 holds masks).</summary>
-    private readonly SharedSplit[]? _sharedSplits;
-
-    private MaskForest(Split[] splits, int[] starts, float[] leaves, int features, Comparison[]? tests, SharedSplit[]? sharedSplits)
+    private MaskForest(Split[] splits, int[] starts, float[] leaves, int features, SharedTests? shared)
     {
         _splits = splits;
         _starts = starts;
         _leaves = leaves;
         _features = features;
-        _tests = tests;
-        _sharedSplits = sharedSplits;
+        _shared = shared;
     }
 
     /// <summary>Whether the splits share their tests (<see cref="AccumulateShared"/>).</summary>
-    internal bool SharesTests => _tests is not null;
+    internal bool SharesTests => _shared is not null;
 
     /// <summary>
     /// Distinct tests at most for sharing them: their masks for two blocks of sixteen pixels
@@ -111,7 +104,7 @@ internal sealed class MaskForest
 
         if (tests.Count == 0 || tests.Count > MaxSharedTests || tests.Count * 2 > splits.Count)
         {
-            return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, null, null);
+            return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, null);
         }
 
         var shared = new Comparison[tests.Count];
@@ -122,7 +115,7 @@ internal sealed class MaskForest
 
         // A test's pair of masks (two blocks) is 128 bytes.
         var sharedSplits = splits.Select((x, k) => new SharedSplit(x.Keep, testOf[k] * 128)).ToArray();
-        return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, shared, sharedSplits);
+        return new MaskForest([.. splits], starts, leaves, ensemble.FeatureCount, new SharedTests(shared, sharedSplits));
     }
 
     /// <summary>
@@ -137,7 +130,7 @@ internal sealed class MaskForest
         var leaves = new float[MaxLeaves];
         var next = 0;
         return Number(tree, root, splits, leaves, ref next)
-            ? new MaskForest([.. splits], [0, splits.Count], leaves, features, null, null)
+            ? new MaskForest([.. splits], [0, splits.Count], leaves, features, null)
             : null;
     }
 
@@ -206,9 +199,9 @@ internal sealed class MaskForest
         fixed (Split* splits = _splits)
         fixed (float* leaves = _leaves)
         {
-            if (_tests is not null)
+            if (_shared is { } shared)
             {
-                AccumulateShared(x, stride, count, acc, splits, leaves);
+                AccumulateShared(shared, x, stride, count, acc, splits, leaves);
                 return;
             }
 
@@ -272,13 +265,13 @@ internal sealed class MaskForest
     /// <c>mask &amp; (keep | ~test)</c>, instead of a compare of its own. The same bits as
     /// the compare-per-split loop, the trees added in order.
     /// </summary>
-    private unsafe void AccumulateShared(float* x, int stride, int count, float* acc, Split* splits, float* leaves)
+    private unsafe void AccumulateShared(SharedTests shared, float* x, int stride, int count, float* acc, Split* splits, float* leaves)
     {
-        var tests = _tests!;
+        var tests = shared.Tests;
         var raw = stackalloc byte[(tests.Length * 128) + 64];
         var masks = (Vector512<uint>*)(((nint)raw + 63) & ~(nint)63);
         fixed (Comparison* test = tests)
-        fixed (SharedSplit* compact = _sharedSplits)
+        fixed (SharedSplit* compact = shared.Splits)
         {
             var i = 0;
             for (; i + (2 * Lanes) <= count; i += 2 * Lanes)
@@ -358,6 +351,13 @@ internal sealed class MaskForest
 
     /// <summary>A split of a forest that shares its tests: its keep bits and where its test's masks are.</summary>
     private readonly record struct SharedSplit(uint Keep, int Offset);
+
+    /// <summary>
+    /// The distinct (feature, threshold) tests of a forest's splits, and per split its keep
+    /// bits and the byte offset of its test's pair of masks (8 bytes, not 16, so more of L1
+    /// holds masks).
+    /// </summary>
+    private sealed record SharedTests(Comparison[] Tests, SharedSplit[] Splits);
 
     /// <summary>A distinct test of a forest's splits: value above threshold.</summary>
     private readonly record struct Comparison(int Feature, float Threshold);
