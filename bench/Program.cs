@@ -18,10 +18,13 @@ const string Usage = """
       geomedian [--px N] [--runs K] [--threads T]
           geomedian of an sqrt(N) x sqrt(N) corner of the 30-date stack (default 2500 px,
           as reference.py geomedian-bench). Last line: geomedian px/s X
-      stages [MODEL...] [--mpx N] [--runs K] [--chunk PX]
+      stages [MODEL...] [--mpx N] [--runs K] [--chunk PX] [--image clear|dates] [--express on|off]
           single-threaded time per pipeline stage (decode, features, transpose, trees,
           opening) against the whole classifier, to show where the time goes; --chunk
-          sets the pixels decoded and evaluated together (default 2048).
+          sets the pixels decoded and evaluated together (default 2048); --image dates
+          classifies the 30-date stack laid one date below another (clear and cloudy
+          dates mixed) instead of the tiled clear scene; --express off turns a single
+          tree's express lane off.
       kernels [BenchmarkDotNet args]
           BenchmarkDotNet: SIMD kernels against their scalar baselines, e.g.
           kernels --filter '*BrayCurtis*'   (no filter: all, a few minutes)

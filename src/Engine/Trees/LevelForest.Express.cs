@@ -10,20 +10,25 @@ namespace S2CloudMask.Engine.Trees;
 /// them make a small tree of at most 32 leaves, the hot tree, whose other leaves are stubs:
 /// the subtrees it leaves out. The hot tree runs as leaf masks (<see cref="MaskForest"/>: a
 /// compare and a masked AND per split for sixteen pixels, no gather); a pixel that ends in a
-/// stub gets NaN there, and only those pixels walk the whole tree (the AVX-512 kernel
-/// reading them through their packed indices), their answers put back in place. Which
-/// leaves are hot is learnt from the pixels themselves: every <see cref="KeepCalls"/> calls
-/// on a thread, a sample of the block walks the tree, counting how many pass each node; the
-/// hot tree grows from the root by splitting the busiest stub, up to 32 leaves, and keeps
-/// the size at which its splits plus the walks of the sample left in stubs cost least
+/// stub gets NaN there, carrying the stub's number. Only those pixels walk, packed by stub
+/// in groups of eight, each group from its stub through the stub's subtree (kept, for every
+/// split of the tree, as a tree of its own with its first five levels in register tables),
+/// four groups of any stubs at a time; their answers are put back in place. Which leaves
+/// are hot is learnt from the pixels themselves: every <see cref="KeepCalls"/> calls on a
+/// thread, a sample of the block walks the tree, counting how many pass each node; the hot
+/// tree grows from the root by splitting the busiest stub, up to 32 leaves, and keeps the
+/// size at which its splits plus the walks of the sample left in stubs cost least
 /// (<see cref="WalkCostInSplits"/>). A tree small enough for leaf masks whole (the
 /// published <c>fast-shadow</c>, 26 leaves) takes the hot tree only when that costs less
 /// than all its splits. Every pixel gets the value the walk would give, bit for bit: the
-/// hot tree's splits are the tree's own comparisons and its leaves the tree's own values.
+/// hot tree's splits are the tree's own comparisons, its leaves the tree's own values, and
+/// a stub's subtree the tree's own nodes.
 /// <para>
 /// On the clear scene the published <c>fast</c>'s busiest leaf holds 54 % of the pixels
 /// and a hot tree of 32 leaves 85 % (the express lane was a box test of the busiest leaf
-/// before); its trees went from 6.2-6.9 to 4.6-5.1 ns per pixel on one thread.
+/// before); its trees went from 6.2-6.9 to 4.6-5.1 ns per pixel on one thread. Walking
+/// from the stubs instead of the root took a 2048-pixel call (BenchmarkDotNet) from
+/// 7.2-7.8 to 6.3-6.5 us.
 /// </para>
 /// </summary>
 internal sealed partial class LevelForest
@@ -63,7 +68,7 @@ internal sealed partial class LevelForest
     /// </summary>
     private bool TryExpress(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
     {
-        if (!Express || _roots.Length != 1 || count < 256 || Kernel != TreeKernel.Avx512Masks
+        if (!Express || _subtrees is null || count < 256 || Kernel != TreeKernel.Avx512Masks
             || !MaskForest.IsHardwareSupported || !Avx512F.VL.IsSupported || _pairs is null || FeatureCount > 32)
         {
             return false;
@@ -110,7 +115,7 @@ internal sealed partial class LevelForest
     /// The hot tree of <see cref="Samples"/> pixels spread over the block, or null when no
     /// hot tree beats walking them all (or, for a tree of at most 32 leaves, its whole masks).
     /// </summary>
-    private unsafe MaskForest? PickHotTree(ReadOnlySpan<float> planes, int stride, int count, ExpressState state)
+    private unsafe HotTree? PickHotTree(ReadOnlySpan<float> planes, int stride, int count, ExpressState state)
     {
         var root = _roots[0];
         var visits = state.Visits(_nodes.Length - root);
@@ -202,13 +207,14 @@ internal sealed partial class LevelForest
             hot[order[k]] = true;
         }
 
-        var masks = MaskForest.TryCreate(new HotTreeView(this, hot), root, FeatureCount);
+        var stubNodes = new List<int>(MaskForest.MaxLeaves);
+        var masks = MaskForest.TryCreate(new HotTreeView(this, hot, stubNodes), root, FeatureCount);
         for (var k = 0; k < bestSplits; k++)
         {
             hot[order[k]] = false;
         }
 
-        return masks;
+        return masks is null ? null : new HotTree(masks, [.. stubNodes]);
 
         int Busy(int node) => _nodes[node].Left != node && visits[node - root] > 0 ? visits[node - root] : -1;
 
@@ -217,24 +223,31 @@ internal sealed partial class LevelForest
     }
 
     /// <summary>
-    /// The hot tree for every whole sixteen pixels; the indices of the pixels it leaves in a
-    /// stub (NaN), and of the last few, are packed (a multiple of 32, the last one repeated),
-    /// those pixels walked in place and their values put back. Returns how many were walked.
+    /// The hot tree for every whole sixteen pixels. The pixels it leaves in a stub (NaN,
+    /// carrying the stub's number), and the last few, are packed by stub in runs of whole
+    /// groups of eight (the run's last pixel repeated), every group walked from its stub
+    /// through that stub's subtree (<see cref="WalkGroups"/>), the last few through the whole
+    /// tree, and their values put back in place. Returns how many were walked.
     /// </summary>
-    private unsafe int Split(MaskForest hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
+    private unsafe int Split(HotTree hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
     {
         // The hot tree's leaves hold finished values; -0 + v is v, bit for bit.
         var full = count & ~(MaskForest.Lanes - 1);
         dest = dest[..count];
         dest.Fill(-0f);
-        hot.Accumulate(planes, stride, full, dest);
+        hot.Masks.Accumulate(planes, stride, full, dest);
 
-        // Room for a multiple of 32 indices, and 16 more for the last block's store.
-        var capacity = ((count + 31) & ~31) + 16;
-        state.Reserve(capacity);
+        // Walk s < Stubs.Length starts at stub s; walk Stubs.Length, the last few, at the root.
+        var (subtrees, treeOf) = _subtrees!.Value;
+        var walks = hot.Stubs.Length + 1;
+        state.Reserve(count, walks);
         var walked = 0;
+        var present = Vector512<int>.Zero;
         fixed (float* d = dest)
         fixed (int* index = state.Index)
+        fixed (int* ids = state.Ids)
+        fixed (int* sorted = state.Sorted)
+        fixed (int* groupTree = state.GroupTrees)
         fixed (float* values = state.Values)
         {
             for (var i = 0; i < full; i += 16)
@@ -243,41 +256,211 @@ internal sealed partial class LevelForest
                 var stub = ~Vector512.Equals(v, v).AsInt32();
                 if (stub != Vector512<int>.Zero)
                 {
+                    var id = v.AsInt32() & Vector512.Create(StubMask);
+                    present |= stub & Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, id.AsUInt32());
                     Vector512.Store(Avx512F.Compress(Vector512<int>.Zero, stub, Vector512<int>.Indices + Vector512.Create(i)), index + walked);
+                    Vector512.Store(Avx512F.Compress(Vector512<int>.Zero, stub, id), ids + walked);
                     walked += BitOperations.PopCount(stub.ExtractMostSignificantBits());
                 }
             }
 
-            // The last pixels (fewer than 16) all walk.
+            // Which walks have pixels: bit s for walk s.
+            var half = present.GetLower() | present.GetUpper();
+            var quarter = half.GetLower() | half.GetUpper();
+            var runs = (ulong)(uint)(quarter[0] | quarter[1] | quarter[2] | quarter[3]);
             for (var i = full; i < count; i++)
             {
-                index[walked++] = i;
+                (index[walked], ids[walked]) = (i, walks - 1);
+                walked++;
+                runs |= 1UL << (walks - 1);
             }
 
-            if (walked > 0)
+            if (walked == 0)
             {
-                // The kernel takes 32 pixels at a time: the padding repeats the last pixel.
-                var padded = (walked + 31) & ~31;
-                for (var k = walked; k < padded; k++)
+                return 0;
+            }
+
+            Vector512.Store(Vector512<int>.AllBitsSet, ids + walked);
+
+            // Packed by walk: per walk, one compressed store per sixteen packed pixels.
+            var packed = 0;
+            var groups = 0;
+            for (; runs != 0; runs &= runs - 1)
+            {
+                var s = BitOperations.TrailingZeroCount(runs);
+                var wanted = Vector512.Create(s);
+                var n = 0;
+                for (var k = 0; k < walked; k += 16)
                 {
-                    index[k] = index[walked - 1];
+                    var mine = Vector512.Equals(Vector512.Load(ids + k), wanted);
+                    Vector512.Store(Avx512F.Compress(Vector512<int>.Zero, mine, Vector512.Load(index + k)), sorted + packed + n);
+                    n += BitOperations.PopCount(mine.ExtractMostSignificantBits());
                 }
 
-                new Span<float>(values, padded).Fill(StartMargin);
-                AccumulateAvx512<Yes>(planes, stride, index, padded, new Span<float>(values, padded));
-                var sigmoid = _aggregation == Aggregation.SumSigmoid;
-                for (var k = 0; k < walked; k++)
+                var padded = (n + 7) & ~7;
+                for (var k = n; k < padded; k++)
                 {
-                    d[index[k]] = sigmoid ? TreeEnsemble.Sigmoid(values[k]) : values[k];
+                    sorted[packed + k] = sorted[packed + n - 1];
                 }
+
+                var tree = treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]];
+                for (var k = 0; k < padded; k += 8)
+                {
+                    groupTree[groups++] = tree;
+                }
+
+                packed += padded;
+            }
+
+            // The kernel takes four groups at a time: more copies of the last group.
+            for (; (groups & 3) != 0; groups++)
+            {
+                groupTree[groups] = groupTree[groups - 1];
+                Vector256.Store(Vector256.Load(sorted + packed - 8), sorted + packed);
+                packed += 8;
+            }
+
+            subtrees.WalkGroups(planes, stride, sorted, groupTree, groups, StartMargin, values);
+
+            // Put back in place: the padding repeats pixels with the same values.
+            var sigmoid = _aggregation == Aggregation.SumSigmoid;
+            for (var k = 0; k < packed; k++)
+            {
+                d[sorted[k]] = sigmoid ? TreeEnsemble.Sigmoid(values[k]) : values[k];
             }
         }
 
         return walked;
     }
 
-    /// <summary>The tree as its hot tree: the marked splits; every other node a leaf, finished, or a stub (NaN).</summary>
-    private readonly struct HotTreeView(LevelForest forest, bool[] split) : ITreeView
+    /// <summary>
+    /// Starting margin plus leaf for groups of eight packed pixels, group g walked through
+    /// tree <c>groupTree[g]</c>: four groups at a time, each with its own tree, the first five
+    /// levels from its tree's register tables, the rest by gathers.
+    /// </summary>
+    private unsafe void WalkGroups(ReadOnlySpan<float> planes, int stride, int* index, int* groupTree, int groups, float start, float* values)
+    {
+        var (offLo, offHi) = FeatureOffsets(stride);
+        var margin = Vector256.Create(start);
+        fixed (float* x = planes)
+        fixed (long* pairs = _pairs)
+        fixed (float* leaves = _leaves)
+        fixed (float* tables = _tables)
+        {
+            for (var g = 0; g < groups; g += 4)
+            {
+                var (t0, t1, t2, t3) = (groupTree[g], groupTree[g + 1], groupTree[g + 2], groupTree[g + 3]);
+                var (p0, p1, p2, p3) = (Avx.LoadVector256(index + (g * 8)), Avx.LoadVector256(index + (g * 8) + 8), Avx.LoadVector256(index + (g * 8) + 16), Avx.LoadVector256(index + (g * 8) + 24));
+                Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
+                var depth = Math.Max(Math.Max(_depths[t0], _depths[t1]), Math.Max(_depths[t2], _depths[t3]));
+                for (var d = 0; d < Math.Min(depth, 5); d++)
+                {
+                    var tb0 = tables + (t0 * 64);
+                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb0), Vector512.Load(tb0 + 16), Vector512.Load((int*)tb0 + 32), Vector512.Load((int*)tb0 + 48), p0, ref n0);
+                    var tb1 = tables + (t1 * 64);
+                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb1), Vector512.Load(tb1 + 16), Vector512.Load((int*)tb1 + 32), Vector512.Load((int*)tb1 + 48), p1, ref n1);
+                    var tb2 = tables + (t2 * 64);
+                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb2), Vector512.Load(tb2 + 16), Vector512.Load((int*)tb2 + 32), Vector512.Load((int*)tb2 + 48), p2, ref n2);
+                    var tb3 = tables + (t3 * 64);
+                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb3), Vector512.Load(tb3 + 16), Vector512.Load((int*)tb3 + 32), Vector512.Load((int*)tb3 + 48), p3, ref n3);
+                }
+
+                for (var d = 5; d < depth; d++)
+                {
+                    PairStep<Yes>(pairs + _roots[t0], x, offLo, offHi, stride, p0, ref n0);
+                    PairStep<Yes>(pairs + _roots[t1], x, offLo, offHi, stride, p1, ref n1);
+                    PairStep<Yes>(pairs + _roots[t2], x, offLo, offHi, stride, p2, ref n2);
+                    PairStep<Yes>(pairs + _roots[t3], x, offLo, offHi, stride, p3, ref n3);
+                }
+
+                var to = values + (g * 8);
+                Avx.Store(to, margin + Avx2.GatherVector256(leaves + _roots[t0], n0, 4));
+                Avx.Store(to + 8, margin + Avx2.GatherVector256(leaves + _roots[t1], n1, 4));
+                Avx.Store(to + 16, margin + Avx2.GatherVector256(leaves + _roots[t2], n2, 4));
+                Avx.Store(to + 24, margin + Avx2.GatherVector256(leaves + _roots[t3], n3, 4));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The most subtree nodes per node of a tree for which <see cref="Subtrees"/> are made: as
+    /// many as a complete tree 64 deep has (the published <c>fast</c>, 1,365 nodes 11 deep,
+    /// has 13,268, about 10 per node).
+    /// </summary>
+    private const int SubtreeNodesPerNode = 64;
+
+    /// <summary>The payload bits of a stub's NaN that hold its number (a hot tree has at most 32 leaves).</summary>
+    private const int StubMask = 0x3F;
+
+    /// <summary>What a hot tree's stub number <paramref name="stub"/> holds: a quiet NaN carrying the number.</summary>
+    private static float StubMark(int stub) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(float.NaN) | stub);
+
+    /// <summary>
+    /// The subtrees under this single tree's splits, each a tree of one forest (see
+    /// <see cref="_subtrees"/>); null when their nodes would number more than
+    /// <see cref="SubtreeNodesPerNode"/> per node of the tree (a deep, thin tree) or outgrow the walk's packing.
+    /// </summary>
+    private (LevelForest Forest, int[] TreeOf)? Subtrees()
+    {
+        // Nodes under each node, children after their parent (breadth-first).
+        var size = new long[_nodes.Length];
+        long total = 0;
+        for (var i = _nodes.Length - 1; i >= 0; i--)
+        {
+            var left = _nodes[i].Left;
+            size[i] = left == i ? 1 : 1 + size[left] + size[left + 1];
+            total += left == i ? 0 : size[i];
+        }
+
+        if (total > SubtreeNodesPerNode * (long)_nodes.Length)
+        {
+            return null;
+        }
+
+        var treeOf = new int[_nodes.Length];
+        var nodes = new List<TreeNode>();
+        var leaves = new List<float>();
+        var roots = new List<int>();
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            treeOf[i] = _nodes[i].Left == i ? -1 : roots.Count;
+            if (treeOf[i] >= 0)
+            {
+                roots.Add(Add(i));
+            }
+        }
+
+        var forest = new LevelForest(
+            new TreeEnsemble("subtrees", FeatureCount, [.. nodes], new bool[nodes.Count], [.. leaves], [.. roots], Aggregation.Sum, 0),
+            otherKernels: false);
+        return forest._pairs is null ? null : (forest, treeOf);
+
+        int Add(int at)
+        {
+            var n = _nodes[at];
+            if (n.Left == at)
+            {
+                leaves.Add(n.Leaf);
+                return ~(leaves.Count - 1);
+            }
+
+            var split = nodes.Count;
+            nodes.Add(default);
+            var left = Add(n.Left);
+            var right = Add(n.Left + 1);
+            nodes[split] = new TreeNode(n.Feature, n.Threshold, left, right);
+            return split;
+        }
+    }
+
+    /// <summary>A hot tree as leaf masks, and per stub (by number) the node it stands for.</summary>
+    private sealed record HotTree(MaskForest Masks, int[] Stubs);
+
+    /// <summary>
+    /// The tree as its hot tree: the marked splits; every other node a leaf, finished, or a
+    /// stub, numbered in the order the leaves are read (left to right) into <paramref name="stubs"/>.
+    /// </summary>
+    private readonly struct HotTreeView(LevelForest forest, bool[] split, List<int> stubs) : ITreeView
     {
         public bool IsLeaf(int node) => !split[node];
 
@@ -290,7 +473,13 @@ internal sealed partial class LevelForest
         public float Leaf(int node)
         {
             var n = forest._nodes[node];
-            return n.Left == node ? forest.Finish(n.Leaf) : float.NaN;
+            if (n.Left == node)
+            {
+                return forest.Finish(n.Leaf);
+            }
+
+            stubs.Add(node);
+            return StubMark(stubs.Count - 1);
         }
     }
 
@@ -299,13 +488,39 @@ internal sealed partial class LevelForest
     {
         public LevelForest? Owner { get; set; }
 
-        public MaskForest? Hot { get; set; }
+        public HotTree? Hot { get; set; }
 
         public int Countdown { get; set; }
 
         public int[]? Index { get; private set; }
 
+        /// <summary>Per packed pixel, its walk's number.</summary>
+        public int[]? Ids { get; private set; }
+
+        /// <summary>The packed pixels by walk, each run whole groups of eight, then whole sets of four groups.</summary>
+        public int[]? Sorted { get; private set; }
+
+        /// <summary>Per group of eight in <see cref="Sorted"/>, the tree of the subtree forest it walks.</summary>
+        public int[]? GroupTrees { get; private set; }
+
         public float[]? Values { get; private set; }
+
+        /// <summary>Grows the buffers for <paramref name="count"/> pixels in <paramref name="walks"/> walks; never shrinks them.</summary>
+        public void Reserve(int count, int walks)
+        {
+            // Compressed stores write sixteen lanes past the last pixel packed; each run
+            // pads to eight, and the last groups to four groups.
+            var packed = count + 16;
+            var runs = count + (8 * walks) + 32 + 16;
+            if (Index is null || Index.Length < packed || Sorted!.Length < runs)
+            {
+                Index = new int[packed];
+                Ids = new int[packed];
+                Sorted = new int[runs];
+                GroupTrees = new int[(runs / 8) + 4];
+                Values = new float[runs];
+            }
+        }
 
         private int[]? _visits;
 
@@ -316,15 +531,5 @@ internal sealed partial class LevelForest
 
         /// <summary>A mark per node of the tree, all clear (whoever marks clears it after).</summary>
         public bool[] HotSplits(int nodes) => _hotSplits is { } h && h.Length == nodes ? h : _hotSplits = new bool[nodes];
-
-        /// <summary>Grows the buffers; never shrinks them.</summary>
-        public void Reserve(int capacity)
-        {
-            if (Index is null || Index.Length < capacity)
-            {
-                Index = new int[capacity];
-                Values = new float[capacity];
-            }
-        }
     }
 }

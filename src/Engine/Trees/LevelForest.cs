@@ -33,7 +33,20 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Avx512Masks"/>); null where a tree has too many leaves.</summary>
     private readonly MaskForest? _masks;
 
+    /// <summary>
+    /// For a single tree, the subtree under each of its splits as a tree of its own, all in
+    /// one forest, and which of its trees is under which node (-1 under a leaf): the walks
+    /// of the express lane start at a stub of the hot tree, not at the root.
+    /// </summary>
+    private readonly (LevelForest Forest, int[] TreeOf)? _subtrees;
+
     public LevelForest(TreeEnsemble ensemble)
+        : this(ensemble, otherKernels: true)
+    {
+    }
+
+    /// <param name="otherKernels">False: the level-stepping layout alone (the subtrees of <see cref="_subtrees"/>).</param>
+    private LevelForest(TreeEnsemble ensemble, bool otherKernels)
     {
         var feature = new List<int>();
         var threshold = new List<float>();
@@ -92,8 +105,9 @@ internal sealed partial class LevelForest
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
-        _lanes = LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
-        _masks = MaskForest.IsHardwareSupported ? MaskForest.TryCreate(ensemble) : null;
+        _lanes = otherKernels && LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
+        _masks = otherKernels && MaskForest.IsHardwareSupported ? MaskForest.TryCreate(ensemble) : null;
+        _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
     }
 
     /// <summary>
@@ -300,25 +314,9 @@ internal sealed partial class LevelForest
     /// with one 64-bit gather; a permute of the per-call feature offsets replaces the
     /// multiply by the stride. Only the feature value and the leaf are 32-bit gathers.
     /// </summary>
-    private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest) =>
-        AccumulateAvx512<No>(planes, stride, null, end, dest);
-
-    /// <summary>
-    /// <see cref="AccumulateAvx512(ReadOnlySpan{float}, int, int, Span{float})"/> for the pixels
-    /// <c>index[0 .. end)</c> when <typeparamref name="TIndexed"/> is <see cref="Yes"/>
-    /// (value i of dest for pixel index[i]); pixels 0 .. end in order for <see cref="No"/>.
-    /// </summary>
-    private unsafe void AccumulateAvx512<TIndexed>(ReadOnlySpan<float> planes, int stride, int* index, int end, Span<float> dest)
-        where TIndexed : struct, IStaticFlag
+    private unsafe void AccumulateAvx512(ReadOnlySpan<float> planes, int stride, int end, Span<float> dest)
     {
-        var offsets = stackalloc int[32];
-        for (var f = 0; f < 32; f++)
-        {
-            offsets[f] = f < FeatureCount ? f * stride : 0;
-        }
-
-        var offLo = Vector512.Load(offsets);
-        var offHi = Vector512.Load(offsets + 16);
+        var (offLo, offHi) = FeatureOffsets(stride);
         fixed (float* x = planes)
         fixed (float* acc = dest)
         fixed (long* pairs = _pairs)
@@ -340,24 +338,22 @@ internal sealed partial class LevelForest
                 var sparse = _sparse[t];
                 for (var i0 = 0; i0 < end; i0 += 32)
                 {
-                    var (p0, p1, p2, p3) = TIndexed.IsSet
-                        ? (Avx.LoadVector256(index + i0), Avx.LoadVector256(index + i0 + 8), Avx.LoadVector256(index + i0 + 16), Avx.LoadVector256(index + i0 + 24))
-                        : Pixels(i0);
+                    var (p0, p1, p2, p3) = Pixels(i0);
                     Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
                     for (var d = 0; d < top; d++)
                     {
-                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
-                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
-                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
-                        TableStep<TIndexed>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
+                        TableStep<No>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p0, ref n0);
+                        TableStep<No>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p1, ref n1);
+                        TableStep<No>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p2, ref n2);
+                        TableStep<No>(x, offLo, offHi, stride, thLo, thHi, pkLo, pkHi, p3, ref n3);
                     }
 
                     for (var d = top; d < depth; d++)
                     {
-                        var moved = PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p0, ref n0)
-                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p1, ref n1)
-                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p2, ref n2)
-                            | PairStep<TIndexed>(nodes, x, offLo, offHi, stride, p3, ref n3);
+                        var moved = PairStep<No>(nodes, x, offLo, offHi, stride, p0, ref n0)
+                            | PairStep<No>(nodes, x, offLo, offHi, stride, p1, ref n1)
+                            | PairStep<No>(nodes, x, offLo, offHi, stride, p2, ref n2)
+                            | PairStep<No>(nodes, x, offLo, offHi, stride, p3, ref n3);
 
                         // Leaves keep their index: when no lane moved, all 32 pixels are done.
                         if (sparse && moved == Vector256<int>.Zero)
@@ -373,6 +369,18 @@ internal sealed partial class LevelForest
                 }
             }
         }
+    }
+
+    /// <summary>Per feature (up to 32), where its plane starts: the permute tables of the walks' feature offsets.</summary>
+    private unsafe (Vector512<int> Lo, Vector512<int> Hi) FeatureOffsets(int stride)
+    {
+        var offsets = stackalloc int[32];
+        for (var f = 0; f < 32; f++)
+        {
+            offsets[f] = f < FeatureCount ? f * stride : 0;
+        }
+
+        return (Vector512.Load(offsets), Vector512.Load(offsets + 16));
     }
 
     /// <summary>One of the first five levels for eight pixels: the node from the tree's register tables.</summary>

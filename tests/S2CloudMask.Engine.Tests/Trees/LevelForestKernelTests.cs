@@ -176,6 +176,49 @@ public sealed class LevelForestKernelTests
         }
     }
 
+    /// <summary>
+    /// A deep, thin tree (300 splits in a chain, a leaf beside each): the subtrees under its
+    /// splits would hold about 150 nodes per node of the tree, more than the express lane
+    /// keeps, so it takes the plain walk. Every value as the node-by-node walk gives it.
+    /// </summary>
+    [Fact]
+    public void DeepThinTreeTakesThePlainWalk()
+    {
+        const int splits = 300, features = 3, n = 2048;
+        var rng = new Random(7);
+        var nodes = new TreeNode[splits];
+        var leaves = new float[splits + 1];
+        for (var k = 0; k < splits; k++)
+        {
+            // Left is leaf k; right goes on down the chain, to the last leaf at its end.
+            nodes[k] = new TreeNode(k % features, (k + 1f) / (splits + 1), ~k, k + 1 < splits ? k + 1 : ~splits);
+            leaves[k] = MathF.Round((float)rng.NextDouble(), 3);
+        }
+
+        leaves[splits] = 0.5f;
+        var ens = new TreeEnsemble("chain", features, nodes, new bool[splits], leaves, [0], Aggregation.Sum, 0);
+        var planes = new float[features * n];
+        var pixelMajor = new float[n * features];
+        for (var i = 0; i < n; i++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                // Mostly high values, so many pixels go far down the chain.
+                var v = MathF.Round(1 - ((float)rng.NextDouble() * (float)rng.NextDouble()), 3);
+                planes[(f * n) + i] = v;
+                pixelMajor[(i * features) + f] = v;
+            }
+        }
+
+        var expected = new float[n];
+        ens.PredictBlock(pixelMajor, n, expected);
+        var actual = new float[n];
+        var before = LevelForest.ExpressCallsOnThisThread;
+        ens.PredictPlanes(planes, n, n, actual);
+        Assert.Equal(expected, actual);
+        Assert.Equal(before, LevelForest.ExpressCallsOnThisThread);
+    }
+
     /// <summary>The bounds (low, high] per feature of a random leaf's path (every leaf at least depth 3 deep).</summary>
     private static (float Low, float High)[] PathBox(TreeEnsemble ens, Random rng, int features)
     {
