@@ -412,7 +412,8 @@ internal sealed partial class LevelForest
             total += left == i ? 0 : size[i];
         }
 
-        if (total > SubtreeNodesPerNode * (long)_nodes.Length)
+        // A tree that is one leaf has no splits to start from (and no use for the lane).
+        if (total == 0 || total > SubtreeNodesPerNode * (long)_nodes.Length)
         {
             return null;
         }

@@ -219,6 +219,16 @@ public sealed class LevelForestKernelTests
         Assert.Equal(before, LevelForest.ExpressCallsOnThisThread);
     }
 
+    /// <summary>A tree that is a single leaf (a model trained on one class) gives its value everywhere.</summary>
+    [Fact]
+    public void SingleLeafTreeGivesItsValue()
+    {
+        var ens = new TreeEnsemble("leaf", 2, [], [], [0.25f], [~0], Aggregation.Sum, 0);
+        var actual = new float[300];
+        ens.PredictPlanes(new float[2 * 300], 300, 300, actual);
+        Assert.All(actual, v => Assert.Equal(0.25f, v));
+    }
+
     /// <summary>The bounds (low, high] per feature of a random leaf's path (every leaf at least depth 3 deep).</summary>
     private static (float Low, float High)[] PathBox(TreeEnsemble ens, Random rng, int features)
     {
