@@ -389,6 +389,9 @@ internal sealed partial class LevelForest
     /// </summary>
     private const int SubtreeNodesPerNode = 64;
 
+    /// <summary>The most subtree nodes in all (about 30 MB of them): a bigger tree takes the plain walk.</summary>
+    private const long MaxSubtreeNodes = 1 << 20;
+
     /// <summary>The payload bits of a stub's NaN that hold its number (a hot tree has at most 32 leaves).</summary>
     private const int StubMask = 0x3F;
 
@@ -398,7 +401,8 @@ internal sealed partial class LevelForest
     /// <summary>
     /// The subtrees under this single tree's splits, each a tree of one forest (see
     /// <see cref="_subtrees"/>); null when their nodes would number more than
-    /// <see cref="SubtreeNodesPerNode"/> per node of the tree (a deep, thin tree) or outgrow the walk's packing.
+    /// <see cref="SubtreeNodesPerNode"/> per node of the tree (a deep, thin tree) or
+    /// <see cref="MaxSubtreeNodes"/> in all, or outgrow the walk's packing.
     /// </summary>
     private (LevelForest Forest, int[] TreeOf)? Subtrees()
     {
@@ -413,7 +417,7 @@ internal sealed partial class LevelForest
         }
 
         // A tree that is one leaf has no splits to start from (and no use for the lane).
-        if (total == 0 || total > SubtreeNodesPerNode * (long)_nodes.Length)
+        if (total == 0 || total > Math.Min(SubtreeNodesPerNode * (long)_nodes.Length, MaxSubtreeNodes))
         {
             return null;
         }

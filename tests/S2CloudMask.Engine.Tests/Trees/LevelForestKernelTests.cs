@@ -219,6 +219,56 @@ public sealed class LevelForestKernelTests
         Assert.Equal(before, LevelForest.ExpressCallsOnThisThread);
     }
 
+    /// <summary>
+    /// A complete tree 16 deep (65,535 splits) with most pixels alike: its subtrees would
+    /// hold about 1.9 million nodes, more than the express lane keeps in all, so it takes the
+    /// plain walk. Every value as the node-by-node walk gives it.
+    /// </summary>
+    [Fact]
+    public void HugeTreeTakesThePlainWalk()
+    {
+        const int depth = 16, features = 4, n = 512;
+        var splits = (1 << depth) - 1;
+        var rng = new Random(16);
+        var nodes = new TreeNode[splits];
+        var leaves = new float[splits + 1];
+        for (var k = 0; k < splits; k++)
+        {
+            // Heap order: children of k at 2k+1 and 2k+2, leaves past the last split.
+            int Child(int c) => c < splits ? c : ~(c - splits);
+            nodes[k] = new TreeNode(rng.Next(features), MathF.Round((float)rng.NextDouble(), 2), Child((2 * k) + 1), Child((2 * k) + 2));
+        }
+
+        for (var l = 0; l <= splits; l++)
+        {
+            leaves[l] = MathF.Round((float)rng.NextDouble(), 3);
+        }
+
+        var ens = new TreeEnsemble("complete", features, nodes, new bool[splits], leaves, [0], Aggregation.Sum, 0);
+        // Most pixels alike, so a hot tree would pay (its path 16 splits down).
+        var common = Enumerable.Range(0, features).Select(_ => MathF.Round((float)rng.NextDouble(), 2)).ToArray();
+        var planes = new float[features * n];
+        var pixelMajor = new float[n * features];
+        for (var i = 0; i < n; i++)
+        {
+            var alike = rng.Next(5) > 0;
+            for (var f = 0; f < features; f++)
+            {
+                var v = alike ? common[f] : MathF.Round((float)rng.NextDouble(), 2);
+                planes[(f * n) + i] = v;
+                pixelMajor[(i * features) + f] = v;
+            }
+        }
+
+        var expected = new float[n];
+        ens.PredictBlock(pixelMajor, n, expected);
+        var actual = new float[n];
+        var before = LevelForest.ExpressCallsOnThisThread;
+        ens.PredictPlanes(planes, n, n, actual);
+        Assert.Equal(expected, actual);
+        Assert.Equal(before, LevelForest.ExpressCallsOnThisThread);
+    }
+
     /// <summary>A tree that is a single leaf (a model trained on one class) gives its value everywhere.</summary>
     [Fact]
     public void SingleLeafTreeGivesItsValue()
