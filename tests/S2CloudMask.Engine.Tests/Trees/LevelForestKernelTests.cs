@@ -197,26 +197,9 @@ public sealed class LevelForestKernelTests
 
         leaves[splits] = 0.5f;
         var ens = new TreeEnsemble("chain", features, nodes, new bool[splits], leaves, [0], Aggregation.Sum, 0);
-        var planes = new float[features * n];
-        var pixelMajor = new float[n * features];
-        for (var i = 0; i < n; i++)
-        {
-            for (var f = 0; f < features; f++)
-            {
-                // Mostly high values, so many pixels go far down the chain.
-                var v = MathF.Round(1 - ((float)rng.NextDouble() * (float)rng.NextDouble()), 3);
-                planes[(f * n) + i] = v;
-                pixelMajor[(i * features) + f] = v;
-            }
-        }
 
-        var expected = new float[n];
-        ens.PredictBlock(pixelMajor, n, expected);
-        var actual = new float[n];
-        var before = LevelForest.ExpressCallsOnThisThread;
-        ens.PredictPlanes(planes, n, n, actual);
-        Assert.Equal(expected, actual);
-        Assert.Equal(before, LevelForest.ExpressCallsOnThisThread);
+        // Mostly high values, so many pixels go far down the chain.
+        AssertPlainWalk(ens, n, (_, _) => MathF.Round(1 - ((float)rng.NextDouble() * (float)rng.NextDouble()), 3));
     }
 
     /// <summary>
@@ -245,18 +228,26 @@ public sealed class LevelForestKernelTests
         }
 
         var ens = new TreeEnsemble("complete", features, nodes, new bool[splits], leaves, [0], Aggregation.Sum, 0);
-        // Most pixels alike, so a hot tree would pay (its path 16 splits down).
+
+        // Four pixels in five alike, so a hot tree would pay (its path 16 splits down).
         var common = Enumerable.Range(0, features).Select(_ => MathF.Round((float)rng.NextDouble(), 2)).ToArray();
+        AssertPlainWalk(ens, n, (i, f) => i % 5 > 0 ? common[f] : MathF.Round((float)rng.NextDouble(), 2));
+    }
+
+    /// <summary>
+    /// Predicts <paramref name="n"/> pixels (feature f of pixel i: <paramref name="value"/>(i, f))
+    /// as the node-by-node walk does, without the express lane.
+    /// </summary>
+    private static void AssertPlainWalk(TreeEnsemble ens, int n, Func<int, int, float> value)
+    {
+        var features = ens.FeatureCount;
         var planes = new float[features * n];
         var pixelMajor = new float[n * features];
         for (var i = 0; i < n; i++)
         {
-            var alike = rng.Next(5) > 0;
             for (var f = 0; f < features; f++)
             {
-                var v = alike ? common[f] : MathF.Round((float)rng.NextDouble(), 2);
-                planes[(f * n) + i] = v;
-                pixelMajor[(i * features) + f] = v;
+                planes[(f * n) + i] = pixelMajor[(i * features) + f] = value(i, f);
             }
         }
 
