@@ -355,14 +355,10 @@ internal sealed partial class LevelForest
                 var depth = Math.Max(Math.Max(_depths[t0], _depths[t1]), Math.Max(_depths[t2], _depths[t3]));
                 for (var d = 0; d < Math.Min(depth, 5); d++)
                 {
-                    var tb0 = tables + (t0 * 64);
-                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb0), Vector512.Load(tb0 + 16), Vector512.Load((int*)tb0 + 32), Vector512.Load((int*)tb0 + 48), p0, ref n0);
-                    var tb1 = tables + (t1 * 64);
-                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb1), Vector512.Load(tb1 + 16), Vector512.Load((int*)tb1 + 32), Vector512.Load((int*)tb1 + 48), p1, ref n1);
-                    var tb2 = tables + (t2 * 64);
-                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb2), Vector512.Load(tb2 + 16), Vector512.Load((int*)tb2 + 32), Vector512.Load((int*)tb2 + 48), p2, ref n2);
-                    var tb3 = tables + (t3 * 64);
-                    TableStep<Yes>(x, offLo, offHi, stride, Vector512.Load(tb3), Vector512.Load(tb3 + 16), Vector512.Load((int*)tb3 + 32), Vector512.Load((int*)tb3 + 48), p3, ref n3);
+                    TableStep<Yes>(x, offLo, offHi, stride, tables + (t0 * 64), p0, ref n0);
+                    TableStep<Yes>(x, offLo, offHi, stride, tables + (t1 * 64), p1, ref n1);
+                    TableStep<Yes>(x, offLo, offHi, stride, tables + (t2 * 64), p2, ref n2);
+                    TableStep<Yes>(x, offLo, offHi, stride, tables + (t3 * 64), p3, ref n3);
                 }
 
                 for (var d = 5; d < depth; d++)

@@ -396,6 +396,12 @@ internal sealed partial class LevelForest
         node = Next<TIndexed>(x, offLo, offHi, stride, pixel, th, pk);
     }
 
+    /// <summary>A first-five level as above, the tables read from the tree's 64 floats (thresholds, then packed words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TableStep<TIndexed>(float* x, Vector512<int> offLo, Vector512<int> offHi, int stride, float* table, Vector256<int> pixel, ref Vector256<int> node)
+        where TIndexed : struct, IStaticFlag =>
+        TableStep<TIndexed>(x, offLo, offHi, stride, Vector512.Load(table), Vector512.Load(table + 16), Vector512.Load((int*)table + 32), Vector512.Load((int*)table + 48), pixel, ref node);
+
     /// <summary>
     /// A deeper level for eight pixels: threshold and packed word with one 64-bit gather per
     /// four. When all eight pixels sit on one node (neighbours in an image often take the
