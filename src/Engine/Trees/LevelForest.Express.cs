@@ -320,13 +320,12 @@ internal sealed partial class LevelForest
                 packed += 8;
             }
 
-            subtrees.WalkGroups(planes, stride, sorted, groupTree, groups, StartMargin, values);
+            subtrees.WalkGroups(planes, stride, sorted, groupTree, groups, values);
 
             // Put back in place: the padding repeats pixels with the same values.
-            var sigmoid = _aggregation == Aggregation.SumSigmoid;
             for (var k = 0; k < packed; k++)
             {
-                d[sorted[k]] = sigmoid ? TreeEnsemble.Sigmoid(values[k]) : values[k];
+                d[sorted[k]] = values[k];
             }
         }
 
@@ -334,14 +333,13 @@ internal sealed partial class LevelForest
     }
 
     /// <summary>
-    /// Starting margin plus leaf for groups of eight packed pixels, group g walked through
-    /// tree <c>groupTree[g]</c>: four groups at a time, each with its own tree, the first five
+    /// The leaf values of groups of eight packed pixels, group g walked through tree
+    /// <c>groupTree[g]</c>: four groups at a time, each with its own tree, the first five
     /// levels from its tree's register tables, the rest by gathers.
     /// </summary>
-    private unsafe void WalkGroups(ReadOnlySpan<float> planes, int stride, int* index, int* groupTree, int groups, float start, float* values)
+    private unsafe void WalkGroups(ReadOnlySpan<float> planes, int stride, int* index, int* groupTree, int groups, float* values)
     {
         var (offLo, offHi) = FeatureOffsets(stride);
-        var margin = Vector256.Create(start);
         fixed (float* x = planes)
         fixed (long* pairs = _pairs)
         fixed (float* leaves = _leaves)
@@ -370,10 +368,10 @@ internal sealed partial class LevelForest
                 }
 
                 var to = values + (g * 8);
-                Avx.Store(to, margin + Avx2.GatherVector256(leaves + _roots[t0], n0, 4));
-                Avx.Store(to + 8, margin + Avx2.GatherVector256(leaves + _roots[t1], n1, 4));
-                Avx.Store(to + 16, margin + Avx2.GatherVector256(leaves + _roots[t2], n2, 4));
-                Avx.Store(to + 24, margin + Avx2.GatherVector256(leaves + _roots[t3], n3, 4));
+                Avx.Store(to, Avx2.GatherVector256(leaves + _roots[t0], n0, 4));
+                Avx.Store(to + 8, Avx2.GatherVector256(leaves + _roots[t1], n1, 4));
+                Avx.Store(to + 16, Avx2.GatherVector256(leaves + _roots[t2], n2, 4));
+                Avx.Store(to + 24, Avx2.GatherVector256(leaves + _roots[t3], n3, 4));
             }
         }
     }
@@ -441,7 +439,7 @@ internal sealed partial class LevelForest
             var n = _nodes[at];
             if (n.Left == at)
             {
-                leaves.Add(n.Leaf);
+                leaves.Add(Finish(n.Leaf));
                 return ~(leaves.Count - 1);
             }
 

@@ -36,7 +36,8 @@ internal sealed partial class LevelForest
     /// <summary>
     /// For a single tree, the subtree under each of its splits as a tree of its own, all in
     /// one forest, and which of its trees is under which node (-1 under a leaf): the walks
-    /// of the express lane start at a stub of the hot tree, not at the root.
+    /// of the express lane start at a stub of the hot tree, not at the root. Their leaves
+    /// hold finished values (<see cref="Finish"/>), as the hot tree's do.
     /// </summary>
     private readonly (LevelForest Forest, int[] TreeOf)? _subtrees;
 
