@@ -5,8 +5,10 @@ namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
 /// Decoding one chunk of the clear scene (pixel-interleaved float32, 10 bands) into band
-/// planes: pixel by pixel (the scalar twin) against eight pixels per AVX2 gather, all bands
-/// and only the six the fast model reads. All give the same planes (checked in setup).
+/// planes: pixel by pixel (the scalar twin) against the vector path (sixteen records at a
+/// time transposed out of four-band windows with AVX-512, eight pixels per AVX2 gather
+/// without), all bands and only the six the fast model reads. All give the same planes
+/// (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Decode")]

@@ -227,6 +227,56 @@ public sealed class PixelDecoderTests
         }
     }
 
+    /// <summary>
+    /// Records of other band counts, with wanted bands scattered so that four-band windows
+    /// start at a wanted band, are pulled back to fit the record, or overlap the one before:
+    /// every wanted plane as the plane-by-plane path writes it, and no other plane touched.
+    /// </summary>
+    [Theory]
+    [InlineData(4, 0b1111UL)]
+    [InlineData(4, 0b0100UL)]
+    [InlineData(5, 0b10001UL)]
+    [InlineData(7, 0b1100101UL)]
+    [InlineData(10, 0b1100001111UL)]
+    [InlineData(10, 0b1001000010UL)]
+    [InlineData(13, 0b1010010110011UL)]
+    [InlineData(13, ulong.MaxValue)]
+    public void RecordsOfAnyWidthDecodeTheWantedBands(int bands, ulong mask)
+    {
+        const int N = 70;
+        var rng = new Random(bands);
+        var records = new float[N * bands];
+        var planar = new float[N * bands];
+        for (var i = 0; i < N; i++)
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                records[(i * bands) + b] = planar[(b * N) + i] = (float)rng.NextDouble();
+            }
+        }
+
+        var image = BandImage.Interleaved(Bytes(records), ElementType.Float32, 1, N, bands);
+        var planes = BandImage.Planar(Bytes(planar), ElementType.Float32, bands, 1, N);
+        var expected = new float[bands * N];
+        PixelDecoder.Decode(planes, Scaling.Identity, 0, N, expected, N, propagateNoData: true);
+        var actual = new float[bands * N];
+        actual.AsSpan().Fill(-7);
+        PixelDecoder.Decode(image, Scaling.Identity, 0, N, actual, N, propagateNoData: true, mask);
+        for (var b = 0; b < bands; b++)
+        {
+            var plane = actual.AsSpan(b * N, N);
+            if ((mask >> b & 1) != 0)
+            {
+                Assert.Equal(expected.AsSpan(b * N, N), plane);
+            }
+            else
+            {
+                // The sixteen-pixel steps write wanted bands only (the tail may write all).
+                Assert.All(plane[..64].ToArray(), v => Assert.Equal(-7, v));
+            }
+        }
+    }
+
     [Fact]
     public void NonPositiveScaleIsRejected()
     {
