@@ -336,8 +336,9 @@ public static class PixelDecoder
             var px = s + (g * 8L * bands);
             var to = d + (g * 8);
 
-            // Gathers do not train the hardware prefetcher: ask for the lines of the
-            // records eight groups ahead (a hint: never faults, even past the end).
+            // Ask for the lines of the records eight groups ahead (a hint: never faults, even
+            // past the end). Gathers (records of fewer than four bands) do not train the
+            // hardware prefetcher; the windows' loads do, and run as fast either way.
             var ahead = (byte*)(px + (PrefetchGroups * 8 * bands));
             for (var line = 0; line < step * sizeof(float); line += 64)
             {
