@@ -23,29 +23,29 @@ public class DecoderBenchmarks
     {
         _first = 150L * Fixtures.ClearScene.Width;
         var expected = new float[_planes.Length];
-        PixelDecoder.UseGathers = false;
+        PixelDecoder.UseVectors = false;
         Decode(ulong.MaxValue, expected);
-        PixelDecoder.UseGathers = true;
+        PixelDecoder.UseVectors = true;
         Decode(ulong.MaxValue, _planes);
         if (!expected.AsSpan().SequenceEqual(_planes))
         {
-            throw new InvalidOperationException("gathered decode disagrees with the scalar twin");
+            throw new InvalidOperationException("vectorised decode disagrees with the scalar twin");
         }
     }
 
     [Benchmark(Baseline = true)]
     public void Scalar()
     {
-        PixelDecoder.UseGathers = false;
+        PixelDecoder.UseVectors = false;
         Decode(ulong.MaxValue, _planes);
-        PixelDecoder.UseGathers = true;
+        PixelDecoder.UseVectors = true;
     }
 
     [Benchmark]
-    public void Gathered() => Decode(ulong.MaxValue, _planes);
+    public void Vectorised() => Decode(ulong.MaxValue, _planes);
 
     [Benchmark]
-    public void GatheredFastBands() => Decode(FastBands, _planes);
+    public void VectorisedFastBands() => Decode(FastBands, _planes);
 
     private void Decode(ulong bands, float[] planes) =>
         PixelDecoder.Decode(Fixtures.ClearScene, Scaling.Identity, _first, Fixtures.Pixels, planes, Fixtures.Pixels, propagateNoData: true, bands);

@@ -43,9 +43,10 @@ public static class PixelDecoder
             throw new ArgumentException("planes too small", nameof(planes));
         }
 
-        if (UseGathers && Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
+        if (UseVectors && Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
         {
-            // Bands not in planes, rows back to back: gathers, with scaling and nodata fused in.
+            // Bands not in planes, rows back to back: vector paths (windows of float32 records,
+            // gathers otherwise), with scaling and nodata fused in.
             var fused = image.Type switch
             {
                 ElementType.Float32 => DecodeGathered<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
@@ -459,7 +460,7 @@ public static class PixelDecoder
     }
 
     /// <summary>Off decodes pixel by pixel everywhere (benchmarks compare the two paths).</summary>
-    internal static bool UseGathers { get; set; } = true;
+    internal static bool UseVectors { get; set; } = true;
 
     /// <summary>How many groups of eight pixels ahead the decoder prefetches.</summary>
     private const int PrefetchGroups = 8;
