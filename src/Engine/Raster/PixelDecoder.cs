@@ -338,8 +338,8 @@ public static class PixelDecoder
             var to = d + (g * 8);
 
             // Ask for the lines of the records eight groups ahead (a hint: never faults, even
-            // past the end). Gathers (records of fewer than four bands) do not train the
-            // hardware prefetcher; the windows' loads do, and run as fast either way.
+            // past the end). The windows need it as much as the gathers: without it, fast's
+            // decode at 4 Mpx took 5.14-5.46 ns/px instead of 3.69-4.01.
             var ahead = (byte*)(px + (PrefetchGroups * 8 * bands));
             for (var line = 0; line < step * sizeof(float); line += 64)
             {

@@ -229,10 +229,13 @@ public sealed class PixelDecoderTests
 
     /// <summary>
     /// Records of other band counts, with wanted bands scattered so that four-band windows
-    /// start at a wanted band, are pulled back to fit the record, or overlap the one before:
+    /// start at a wanted band, are pulled back to fit the record, or overlap the one before
+    /// (and records of two or three bands, which are gathered):
     /// every wanted plane as the plane-by-plane path writes it, and no other plane touched.
     /// </summary>
     [Theory]
+    [InlineData(2, 0b10UL)]
+    [InlineData(3, 0b101UL)]
     [InlineData(4, 0b1111UL)]
     [InlineData(4, 0b0100UL)]
     [InlineData(5, 0b10001UL)]
