@@ -111,7 +111,7 @@ internal sealed partial class LevelForest
     private float Finish(float leaf)
     {
         var v = StartMargin + leaf;
-        return _aggregation == Aggregation.SumSigmoid ? TreeEnsemble.Sigmoid(v) : v;
+        return _aggregation == Aggregation.SumSigmoid ? Logistic.Of(v) : v;
     }
 
     /// <summary>

@@ -230,10 +230,7 @@ internal sealed partial class LevelForest
         AccumulateFrom(planes, stride, done, count, dest);
         if (_aggregation == Aggregation.SumSigmoid)
         {
-            for (var i = 0; i < dest.Length; i++)
-            {
-                dest[i] = TreeEnsemble.Sigmoid(dest[i]);
-            }
+            Logistic.Apply(dest);
         }
     }
 

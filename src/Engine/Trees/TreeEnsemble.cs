@@ -269,10 +269,7 @@ public sealed class TreeEnsemble
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float Finish(float margin) =>
-        Aggregation == Aggregation.SumSigmoid ? Sigmoid(margin) : margin;
-
-    /// <summary>XGBoost's logistic transform, in float32.</summary>
-    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+        Aggregation == Aggregation.SumSigmoid ? Logistic.Of(margin) : margin;
 
     /// <summary>Largest float32 not above <paramref name="t"/>: <c>(double)x &lt;= t</c> iff <c>x &lt;= FloorToFloat(t)</c>.</summary>
     public static float FloorToFloat(double t)

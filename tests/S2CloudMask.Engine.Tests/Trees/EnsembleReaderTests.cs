@@ -67,7 +67,7 @@ public sealed class EnsembleReaderTests
     {
         var ens = EnsembleReader.Read(Xgb(), 2);
         Assert.Equal(Aggregation.SumSigmoid, ens.Aggregation);
-        Assert.Equal(1f / (1f + MathF.Exp(-margin)), ens.Predict([x0, x1]));
+        Assert.Equal(Logistic.Of(margin), ens.Predict([x0, x1]));
     }
 
     [Fact]
@@ -154,9 +154,9 @@ public sealed class EnsembleReaderTests
                       {"feature":[],"threshold":[],"left":[],"right":[],"leaf_value":[0.5]}]}
             """;
         var ens = EnsembleReader.Read(Parse(json), 1);
-        Assert.Equal(TreeEnsemble.Sigmoid(0.25f + 1f + 0.5f), ens.Predict([1f]));
-        Assert.Equal(TreeEnsemble.Sigmoid(0.25f - 1f + 0.5f), ens.Predict([1.5f]));
-        Assert.Equal(TreeEnsemble.Sigmoid(0.25f + 1f + 0.5f), ens.Predict([float.NaN]));
+        Assert.Equal(Logistic.Of(0.25f + 1f + 0.5f), ens.Predict([1f]));
+        Assert.Equal(Logistic.Of(0.25f - 1f + 0.5f), ens.Predict([1.5f]));
+        Assert.Equal(Logistic.Of(0.25f + 1f + 0.5f), ens.Predict([float.NaN]));
     }
 
     [Fact]
