@@ -82,11 +82,11 @@ public class TreeBenchmarks
 
     /// <summary>Leaf masks (<see cref="MaskForest"/>); forests with bigger trees run as <see cref="TreesInLanes"/>.</summary>
     [Benchmark]
-    public void LeafMasks() => Run(TreeKernel.Avx512Masks);
+    public void LeafMasks() => Run(TreeKernel.Masks);
 
     /// <summary>The default: <see cref="LeafMasks"/>, and a single tree's express lane (a hot tree through leaf masks).</summary>
     [Benchmark]
-    public void HotTree() => Run(TreeKernel.Avx512Masks, express: true);
+    public void HotTree() => Run(TreeKernel.Masks, express: true);
 
     private void Run(TreeKernel kernel, bool express = false)
     {

@@ -71,7 +71,7 @@ internal sealed partial class LevelForest
     private bool TryExpress(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
     {
         // The subtrees are made only for a single tree, packed for the walk, where leaf masks run.
-        if (!Express || _subtrees is null || count < 256 || Kernel != TreeKernel.Avx512Masks
+        if (!Express || _subtrees is null || count < 256 || Kernel != TreeKernel.Masks
             || !Avx512F.VL.IsSupported || FeatureCount > 32)
         {
             return false;

@@ -30,7 +30,7 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as sixteen trees per vector (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
-    /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Avx512Masks"/>); null where a tree has too many leaves.</summary>
+    /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
     private readonly MaskForest? _masks;
 
     /// <summary>
@@ -107,7 +107,7 @@ internal sealed partial class LevelForest
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
         _lanes = otherKernels && LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
-        _masks = otherKernels && MaskForest.IsHardwareSupported ? MaskForest.TryCreate(ensemble) : null;
+        _masks = otherKernels && MaskForest.RunsHere ? MaskForest.TryCreate(ensemble) : null;
         _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
     }
 
@@ -189,7 +189,7 @@ internal sealed partial class LevelForest
         dest.Fill(StartMargin);
         var done = 0;
         var kernel = Kernel;
-        if (kernel == TreeKernel.Avx512Masks && _masks is null)
+        if (kernel == TreeKernel.Masks && _masks is null)
         {
             kernel = TreeKernel.Avx512Lanes;
         }
@@ -204,7 +204,7 @@ internal sealed partial class LevelForest
             kernel = TreeKernel.Avx2;
         }
 
-        if (kernel == TreeKernel.Avx512Masks)
+        if (kernel == TreeKernel.Masks)
         {
             done = count - (count % MaskForest.Lanes);
             _masks!.Accumulate(planes, stride, done, dest);
@@ -299,11 +299,11 @@ internal sealed partial class LevelForest
     internal static TreeKernel Kernel { get; set; } = DefaultKernel;
 
     /// <summary>
-    /// Leaf masks, which each fall back to the kernel before them in <see cref="TreeKernel"/>
-    /// where the forest or the processor does not suit: trees in lanes, then the AVX-512
-    /// level stepping, then AVX2.
+    /// Leaf masks (AVX-512, or AVX2 for an ensemble), which each fall back to the kernel
+    /// before them in <see cref="TreeKernel"/> where the forest or the processor does not
+    /// suit: trees in lanes, then the AVX-512 level stepping, then AVX2.
     /// </summary>
-    internal const TreeKernel DefaultKernel = TreeKernel.Avx512Masks;
+    internal const TreeKernel DefaultKernel = TreeKernel.Masks;
 
     /// <summary>
     /// AVX-512 variant of <see cref="AccumulateGather"/> for pixels [0, end), end a multiple
@@ -561,6 +561,6 @@ internal enum TreeKernel
     /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector; others as <see cref="Avx512"/>.</summary>
     Avx512Lanes,
 
-    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once; others as <see cref="Avx512Lanes"/>.</summary>
-    Avx512Masks,
+    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Avx512Lanes"/>.</summary>
+    Masks,
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using S2CloudMask.Engine.Trees;
 
 namespace S2CloudMask.Engine.Tests.Trees;
@@ -43,18 +44,50 @@ public sealed class MaskForestTests
 
         var stride = n + 3;
         var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, [.. ens.Nodes.Select(x => x.Threshold)]);
-        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Avx512Masks, MaskForest.Lanes, (whole, dest) => masks.Accumulate(planes, stride, whole, dest));
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Masks, MaskForest.Lanes, (whole, dest) => masks.Accumulate(planes, stride, whole, dest));
+    }
+
+    /// <summary>The AVX2 kernel (leaf k at bit k, eight pixels a vector, no shared tests) on the same forests.</summary>
+    [Theory]
+    [InlineData(100, 16, 9, 2048, 30)]
+    [InlineData(7, 32, 31, 1000, 30)]
+    [InlineData(40, 2, 3, 333, 30)]
+    [InlineData(12, 1, 4, 80, 30)]
+    [InlineData(1, 32, 5, 4099, 30)]
+    [InlineData(25, 0, 16, 530, 30)]
+    [InlineData(100, 16, 9, 2048, 6)]
+    [InlineData(9, 32, 2, 4099, 3)]
+    public void Avx2MarginsEqualNodeByNode(int trees, int leaves, int features, int n, int grid)
+    {
+        if (!Avx2.IsSupported)
+        {
+            return;
+        }
+
+        var rng = new Random((trees * 37) + leaves);
+        var sizes = Enumerable.Range(0, trees).Select(_ => leaves > 0 ? leaves : rng.Next(1, 33)).ToArray();
+        var ens = Forest(rng, sizes, features, grid);
+        var masks = MaskForest.TryCreate(ens, avx2: true);
+        Assert.NotNull(masks);
+        Assert.False(masks.SharesTests);
+
+        var stride = n + 3;
+        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, [.. ens.Nodes.Select(x => x.Threshold)]);
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Masks, MaskForest.Lanes, (whole, dest) => masks.Accumulate(planes, stride, whole, dest));
     }
 
     [Fact]
     public void RefusesTreesOfMoreThan32Leaves()
     {
         var rng = new Random(3);
-        Assert.NotNull(MaskForest.TryCreate(Forest(rng, [32, 32, 32], 4)));
-        Assert.Null(MaskForest.TryCreate(Forest(rng, [33, 33, 33], 4)));
+        foreach (var avx2 in new[] { false, true })
+        {
+            Assert.NotNull(MaskForest.TryCreate(Forest(rng, [32, 32, 32], 4), avx2));
+            Assert.Null(MaskForest.TryCreate(Forest(rng, [33, 33, 33], 4), avx2));
 
-        // One big tree among small ones is enough to refuse.
-        Assert.Null(MaskForest.TryCreate(Forest(rng, [5, 5, 40, 5], 4)));
+            // One big tree among small ones is enough to refuse.
+            Assert.Null(MaskForest.TryCreate(Forest(rng, [5, 5, 40, 5], 4), avx2));
+        }
     }
 
     /// <summary>
