@@ -27,7 +27,7 @@ internal sealed partial class LevelForest
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
 
-    /// <summary>The ensemble as sixteen trees per vector (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
+    /// <summary>The ensemble as sixteen trees per vector, or eight with AVX2 (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
@@ -106,7 +106,7 @@ internal sealed partial class LevelForest
         _baseMargin = ensemble.BaseMargin;
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
-        _lanes = otherKernels && LaneForest.IsHardwareSupported ? LaneForest.TryCreate(ensemble) : null;
+        _lanes = otherKernels && LaneForest.RunsHere ? LaneForest.TryCreate(ensemble) : null;
         _masks = otherKernels && MaskForest.RunsHere ? MaskForest.TryCreate(ensemble) : null;
         _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
     }

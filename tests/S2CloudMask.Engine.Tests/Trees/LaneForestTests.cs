@@ -12,15 +12,24 @@ namespace S2CloudMask.Engine.Tests.Trees;
 [Collection(KernelSwitches.Name)]
 public sealed class LaneForestTests
 {
+    /// <summary>
+    /// Sixteen trees per vector (AVX-512) and eight (AVX2); with eight, forests of 9, 11 and
+    /// 16 features take the pixels' upper words too.
+    /// </summary>
     [Theory]
-    [InlineData(17, 9, 9, 2048, 5)]
-    [InlineData(40, 4, 3, 1000, 5)]
-    [InlineData(16, 12, 16, 512, 40)]
-    [InlineData(8, 6, 5, 17, 5)]
-    [InlineData(33, 10, 11, 333, 10)]
-    public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int earlyLeaf)
+    [InlineData(16, 17, 9, 9, 2048, 5)]
+    [InlineData(16, 40, 4, 3, 1000, 5)]
+    [InlineData(16, 16, 12, 16, 512, 40)]
+    [InlineData(16, 8, 6, 5, 17, 5)]
+    [InlineData(16, 33, 10, 11, 333, 10)]
+    [InlineData(8, 17, 9, 9, 2048, 5)]
+    [InlineData(8, 40, 4, 3, 1000, 5)]
+    [InlineData(8, 16, 12, 16, 512, 40)]
+    [InlineData(8, 8, 6, 5, 17, 5)]
+    [InlineData(8, 33, 10, 11, 333, 10)]
+    public void MarginsEqualNodeByNode(int width, int trees, int depth, int features, int n, int earlyLeaf)
     {
-        if (!LaneForest.IsHardwareSupported)
+        if (width == 16 ? !LaneForest.IsHardwareSupported : !Avx2.IsSupported)
         {
             return;
         }
@@ -28,7 +37,7 @@ public sealed class LaneForestTests
         var rng = new Random((trees * 31) + depth);
         var grid = Grid(rng);
         var ens = Forest(rng, trees, depth, features, grid, earlyLeaf);
-        var lanes = LaneForest.TryCreate(ens);
+        var lanes = LaneForest.TryCreate(ens, width);
         Assert.NotNull(lanes);
 
         var stride = n + 7;
@@ -37,51 +46,63 @@ public sealed class LaneForestTests
         KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Avx512Lanes, LaneForest.Lanes, (whole, dest) => lanes.Accumulate(planes, stride, whole, dest));
     }
 
-    [Fact]
-    public void RefusesWhatItCannotHold()
+    [Theory]
+    [InlineData(16)]
+    [InlineData(8)]
+    public void RefusesWhatItCannotHold(int width)
     {
         var rng = new Random(5);
         var grid = Grid(rng);
-        Assert.Null(LaneForest.TryCreate(Forest(rng, 7, 6, 4, grid))); // too few trees
-        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 6, 17, grid))); // 17 features
-        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 13, 4, grid))); // depth 13
-        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 12, 4, grid, earlyLeaf: 2))); // sparse: few leaves for its depth
-        Assert.NotNull(LaneForest.TryCreate(Forest(rng, 20, 6, 4, grid)));
+        Assert.Null(LaneForest.TryCreate(Forest(rng, 7, 6, 4, grid), width)); // too few trees
+        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 6, 17, grid), width)); // 17 features
+        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 13, 4, grid), width)); // depth 13
+        Assert.Null(LaneForest.TryCreate(Forest(rng, 20, 12, 4, grid, earlyLeaf: 2), width)); // sparse: few leaves for its depth
+        Assert.NotNull(LaneForest.TryCreate(Forest(rng, 20, 6, 4, grid), width));
     }
 
     [Theory]
-    [InlineData(16)]
-    [InlineData(9)]
-    [InlineData(1)]
-    public unsafe void AddColumnsAddsEachPixelsTreesInOrder(int trees)
+    [InlineData(16, 16)]
+    [InlineData(16, 9)]
+    [InlineData(16, 1)]
+    [InlineData(8, 8)]
+    [InlineData(8, 5)]
+    [InlineData(8, 1)]
+    public unsafe void AddColumnsAddsEachPixelsTreesInOrder(int width, int trees)
     {
-        if (!Avx512F.IsSupported)
+        if (width == 16 ? !Avx512F.IsSupported : !Avx2.IsSupported)
         {
             return;
         }
 
         var rng = new Random(trees);
-        var rows = new float[16 * 16];
+        var rows = new float[width * width];
         for (var i = 0; i < rows.Length; i++)
         {
             // Magnitudes far apart, so any other order of the adds rounds differently.
             rows[i] = (float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-4, 5)));
         }
 
-        var acc = Enumerable.Range(0, 16).Select(j => 0.1f * j).ToArray();
+        var acc = Enumerable.Range(0, width).Select(j => 0.1f * j).ToArray();
         var expected = (float[])acc.Clone();
-        for (var j = 0; j < 16; j++)
+        for (var j = 0; j < width; j++)
         {
             for (var t = 0; t < trees; t++)
             {
-                expected[j] += rows[(j * 16) + t];
+                expected[j] += rows[(j * width) + t];
             }
         }
 
         fixed (float* r = rows)
         fixed (float* a = acc)
         {
-            LaneForest.AddColumns(r, trees, a);
+            if (width == 16)
+            {
+                LaneForest.AddColumns(r, trees, a);
+            }
+            else
+            {
+                LaneForest.AddColumns8(r, trees, a);
+            }
         }
 
         Assert.Equal(expected, acc);
