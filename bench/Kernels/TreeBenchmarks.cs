@@ -78,7 +78,7 @@ public class TreeBenchmarks
 
     /// <summary>Sixteen trees per vector (<see cref="LaneForest"/>); single trees run as <see cref="LevelAvx512"/>.</summary>
     [Benchmark]
-    public void TreesInLanes() => Run(TreeKernel.Avx512Lanes);
+    public void TreesInLanes() => Run(TreeKernel.Lanes);
 
     /// <summary>Leaf masks (<see cref="MaskForest"/>); forests with bigger trees run as <see cref="TreesInLanes"/>.</summary>
     [Benchmark]

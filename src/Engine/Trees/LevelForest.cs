@@ -27,7 +27,7 @@ internal sealed partial class LevelForest
     private readonly Aggregation _aggregation;
     private readonly float _baseMargin;
 
-    /// <summary>The ensemble as sixteen trees per vector, or eight with AVX2 (<see cref="TreeKernel.Avx512Lanes"/>); null where it does not suit.</summary>
+    /// <summary>The ensemble as sixteen trees per vector, or eight with AVX2 (<see cref="TreeKernel.Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
@@ -191,10 +191,10 @@ internal sealed partial class LevelForest
         var kernel = Kernel;
         if (kernel == TreeKernel.Masks && _masks is null)
         {
-            kernel = TreeKernel.Avx512Lanes;
+            kernel = TreeKernel.Lanes;
         }
 
-        if (kernel == TreeKernel.Avx512Lanes && _lanes is null)
+        if (kernel == TreeKernel.Lanes && _lanes is null)
         {
             kernel = TreeKernel.Avx512;
         }
@@ -209,7 +209,7 @@ internal sealed partial class LevelForest
             done = count - (count % MaskForest.Lanes);
             _masks!.Accumulate(planes, stride, done, dest);
         }
-        else if (kernel == TreeKernel.Avx512Lanes)
+        else if (kernel == TreeKernel.Lanes)
         {
             done = count - (count % LaneForest.Lanes);
             _lanes!.Accumulate(planes, stride, done, dest);
@@ -558,9 +558,9 @@ internal enum TreeKernel
     Avx2,
     Avx512,
 
-    /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector; others as <see cref="Avx512"/>.</summary>
-    Avx512Lanes,
+    /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector (AVX-512) or eight (AVX2); others as <see cref="Avx512"/>.</summary>
+    Lanes,
 
-    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Avx512Lanes"/>.</summary>
+    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Lanes"/>.</summary>
     Masks,
 }
