@@ -12,7 +12,7 @@ public sealed class LogisticTests
     [Fact]
     public void WithinTwoUlpOfTheExactValue()
     {
-        // Every 64th float in [-100, 100] (about 34 million values): beyond that the result is
+        // Every 64th float in [-100, 100] (35 million values): beyond that the result is
         // 0-ish or exactly 1 (next test).
         var worst = 0L;
         var worstAt = 0f;
