@@ -1,19 +1,21 @@
+using System.Numerics;
 using S2CloudMask.Engine.Trees;
 
 namespace S2CloudMask.Engine.Tests.Trees;
 
 /// <summary>
 /// The logistic transform: within 2 units in the last place of the correctly rounded value
-/// over every float the margins can take, the same bit for bit on the vector and scalar
-/// paths whatever the length of the span, and the limits right.
+/// over [-88.7, 100] (and 0 below, where the exact value is under 3e-39), the same bit for
+/// bit on the vector and scalar paths whatever the length of the span, the limits right,
+/// and the table of 2^(i/32) correctly rounded.
 /// </summary>
 public sealed class LogisticTests
 {
     [Fact]
     public void WithinTwoUlpOfTheExactValue()
     {
-        // Every 64th float in [-100, 100] (35 million values): beyond that the result is
-        // 0-ish or exactly 1 (next test).
+        // Every 64th float in [-100, 100] (35 million values): beyond that the result is 0
+        // or exactly 1 (next tests).
         var worst = 0L;
         var worstAt = 0f;
         foreach (var sign in new[] { 1, -1 })
@@ -24,10 +26,10 @@ public sealed class LogisticTests
                 var exact = (float)(1 / (1 + Math.Exp(-(double)x)));
                 var got = Logistic.Of(x);
                 var ulps = Math.Abs((long)BitConverter.SingleToInt32Bits(got) - BitConverter.SingleToInt32Bits(exact));
-                if (x < -87f)
+                if (x < -88.7228394f)
                 {
-                    // exp's argument is clamped to 87: the result stays at about e^-87.
-                    Assert.True(got is >= 0 and <= 1.7e-38f, $"x = {x}: {got}");
+                    // exp(-x) overflows float: the result is 0, the exact value below 3e-39.
+                    Assert.True(got == 0 && exact < 3e-39f, $"x = {x}: {got}, exact {exact}");
                 }
                 else if (ulps > worst)
                 {
@@ -37,6 +39,27 @@ public sealed class LogisticTests
         }
 
         Assert.True(worst <= 2, $"{worst} ulp at x = {worstAt}");
+    }
+
+    /// <summary>
+    /// Entry i plus <c>i &lt;&lt; 47</c> is the double nearest 2^(i/32): the midpoints m- and
+    /// m+ on either side of it satisfy (m-)^32 &lt; 2^i &lt; (m+)^32, in exact integers.
+    /// </summary>
+    [Fact]
+    public void TableHoldsCorrectlyRoundedPowersOfTwo()
+    {
+        Assert.Equal(32, Logistic.Table.Length);
+        for (var i = 0; i < 32; i++)
+        {
+            var d = BitConverter.Int64BitsToDouble(Logistic.Table[i] + ((long)i << 47));
+            Assert.InRange(d, 1.0, 2.0);
+
+            // d = M / 2^52 with M an integer (d in [1, 2)); the midpoints are (2M -+ 1) / 2^53.
+            var m = new BigInteger(BitConverter.DoubleToInt64Bits(d) & ((1L << 52) - 1)) + (BigInteger.One << 52);
+            var power = BigInteger.One << (i + (53 * 32));
+            Assert.True(BigInteger.Pow((2 * m) - 1, 32) < power, $"entry {i} too large");
+            Assert.True(BigInteger.Pow((2 * m) + 1, 32) > power, $"entry {i} too small");
+        }
     }
 
     [Theory]
@@ -50,11 +73,12 @@ public sealed class LogisticTests
         Assert.Equal(expected, Logistic.Of(x), 1e-15f + (expected * 2.4e-7f));
 
     [Fact]
-    public void VeryNegativeMarginsGiveAlmostZeroAndNaNStaysNaN()
+    public void VeryNegativeMarginsGiveZeroAndNaNStaysNaN()
     {
-        foreach (var x in new[] { -88f, -1000f, float.NegativeInfinity })
+        Assert.InRange(Logistic.Of(-88f), 6.0e-39f, 6.1e-39f);
+        foreach (var x in new[] { -88.8f, -1000f, float.NegativeInfinity })
         {
-            Assert.InRange(Logistic.Of(x), 0f, 1.7e-38f);
+            Assert.Equal(0f, Logistic.Of(x));
         }
 
         Assert.True(float.IsNaN(Logistic.Of(float.NaN)));
@@ -73,7 +97,7 @@ public sealed class LogisticTests
     public void SpanEqualsOneByOne(int length)
     {
         var rng = new Random(length);
-        var special = new[] { 0f, -0f, 87f, -87f, 87.5f, -87.5f, 1e30f, -1e30f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1e-30f };
+        var special = new[] { 0f, -0f, 87f, -87f, 88.72283f, -88.72283f, 88.72284f, -88.72284f, 103.97207f, -103.97209f, 1e30f, -1e30f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1e-30f };
         var values = new float[length];
         for (var i = 0; i < length; i++)
         {
