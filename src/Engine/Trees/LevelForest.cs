@@ -30,6 +30,9 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as sixteen trees per vector, or eight with AVX2 (<see cref="TreeKernel.Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
+    /// <summary>The ensemble as 16-bit ranks walked by register permutes (<see cref="TreeKernel.Permutes"/>); null where it does not suit.</summary>
+    private readonly PermuteForest? _permutes;
+
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
     private readonly MaskForest? _masks;
 
@@ -107,6 +110,7 @@ internal sealed partial class LevelForest
         FeatureCount = ensemble.FeatureCount;
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
         _lanes = otherKernels && LaneForest.RunsHere ? LaneForest.TryCreate(ensemble) : null;
+        _permutes = otherKernels && PermuteForest.RunsHere ? PermuteForest.TryCreate(ensemble) : null;
         _masks = otherKernels && MaskForest.RunsHere ? MaskForest.TryCreate(ensemble) : null;
         _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
     }
@@ -191,6 +195,11 @@ internal sealed partial class LevelForest
         var kernel = Kernel;
         if (kernel == TreeKernel.Masks && _masks is null)
         {
+            kernel = TreeKernel.Permutes;
+        }
+
+        if (kernel == TreeKernel.Permutes && _permutes is null)
+        {
             kernel = TreeKernel.Lanes;
         }
 
@@ -208,6 +217,11 @@ internal sealed partial class LevelForest
         {
             done = count - (count % MaskForest.Lanes);
             _masks!.Accumulate(planes, stride, done, dest);
+        }
+        else if (kernel == TreeKernel.Permutes)
+        {
+            done = count - (count % PermuteForest.Lanes);
+            _permutes!.Accumulate(planes, stride, done, dest);
         }
         else if (kernel == TreeKernel.Lanes)
         {
@@ -561,6 +575,9 @@ internal enum TreeKernel
     /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector (AVX-512) or eight (AVX2); others as <see cref="Avx512"/>.</summary>
     Lanes,
 
-    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Lanes"/>.</summary>
+    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="PermuteForest"/>, 32 pixels per vector, every lookup a register permute (AVX-512 BW); others as <see cref="Lanes"/>.</summary>
+    Permutes,
+
+    /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Permutes"/>.</summary>
     Masks,
 }

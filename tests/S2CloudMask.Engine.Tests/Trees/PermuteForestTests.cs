@@ -1,0 +1,60 @@
+using S2CloudMask.Engine.Trees;
+
+namespace S2CloudMask.Engine.Tests.Trees;
+
+/// <summary>
+/// The permute kernel (32 pixels in 16-bit lanes, every table in registers) against the
+/// node-by-node walk, margin for margin and bit for bit: every width of the blend tree that
+/// picks a lane's feature (1-16 features), every table size (depths 1-9: one permute, 64, 128
+/// and 256 entries, leaves up to 512), more than 64 blocks (two slices), pixel counts that are
+/// not a multiple of 32 (the tail walked node by node), thousands of thresholds per feature
+/// (ranks past one byte), ties, -0 and +0 and infinities.
+/// </summary>
+[Collection(KernelSwitches.Name)]
+public sealed class PermuteForestTests
+{
+    [Theory]
+    [InlineData(200, 9, 9, 2048, 40)] // the published spectral forest's shape
+    [InlineData(17, 9, 9, 2500, 40)]
+    [InlineData(8, 1, 1, 64, 40)]
+    [InlineData(9, 2, 2, 100, 40)]
+    [InlineData(10, 3, 3, 96, 40)]
+    [InlineData(11, 4, 4, 250, 40)]
+    [InlineData(12, 5, 5, 31, 40)]
+    [InlineData(13, 6, 8, 320, 40)]
+    [InlineData(14, 7, 12, 200, 40)]
+    [InlineData(15, 8, 16, 1000, 40)]
+    [InlineData(33, 9, 6, 600, 40)]
+    [InlineData(20, 9, 9, 700, 5000)]
+    [InlineData(20, 8, 16, 300, 3000)]
+    public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int gridSize)
+    {
+        if (!PermuteForest.RunsHere)
+        {
+            return;
+        }
+
+        var rng = new Random((trees * 31) + depth + gridSize);
+        var grid = DenseForests.Grid(rng, gridSize);
+        var ens = DenseForests.Summed(rng, trees, depth, features, grid);
+        var permutes = PermuteForest.TryCreate(ens);
+        Assert.NotNull(permutes);
+
+        var stride = n + 5;
+        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
+
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Permutes, PermuteForest.Lanes, (whole, dest) => permutes.Accumulate(planes, stride, whole, dest));
+    }
+
+    [Fact]
+    public void RefusesWhatItCannotHold()
+    {
+        var rng = new Random(5);
+        var grid = DenseForests.Grid(rng);
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 7, 6, 4, grid))); // too few trees
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 6, 17, grid))); // 17 features
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 10, 4, grid))); // depth 10
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 9, 4, grid, earlyLeaf: 2))); // sparse: few leaves for its depth
+        Assert.NotNull(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 9, 16, grid)));
+    }
+}
