@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -9,37 +8,58 @@ namespace S2CloudMask.Engine.Trees;
 
 /// <summary>
 /// A summed ensemble of trees up to 9 deep (XGBoost's 200 trees of depth 9) evaluated
-/// 32 pixels at a time in 16-bit lanes, with every lookup a register permute and no gather.
+/// 64 pixels at a time in byte lanes, with every lookup a register permute and no gather.
 /// <para>
 /// Why: on this project's AMD EPYC (Zen 5) a gather costs about half a nanosecond per element
 /// fetched, whatever its width (8 x 32 bits 3.9 ns, 4 x 64 bits 1.95 ns, 16 x 32 bits 6.1 ns,
-/// measured in C), while a 512-bit permute issues more than one per cycle. The trees-in-lanes
-/// walk (<see cref="LaneForest"/>) fetches seven elements per tree and pixel and is bound by
-/// that (the published spectral forest: 489 ns per pixel on one thread).
+/// measured in C), while 512-bit permutes and blends issue one or two a cycle. The
+/// trees-in-lanes walk (<see cref="LaneForest"/>) fetches seven elements per tree and pixel and
+/// is bound by that (the published spectral forest: 447-465 ns per pixel on one thread).
 /// </para>
 /// <para>
 /// How: a feature value becomes its rank, the count of the feature's distinct thresholds
-/// below it, a 16-bit word (so <c>x &gt; threshold</c> holds exactly when
-/// <c>rank &gt; threshold's index</c>, as in <see cref="LaneForest"/>). One tree at a time walks
-/// the pixels level by level, its path <c>p</c> per lane: level L's thresholds' indices and
-/// features are tables of <c>2^L</c> words, looked up by <c>vpermw</c> (up to 32 entries) or
-/// <c>vpermt2w</c> (64 each, blended by the higher bits of p), and the pixel's word of the
-/// node's feature is picked from the feature planes by a tree of blends on the feature's bits.
-/// The leaves, float32, are two 16-bit halves looked up alike and interleaved. Eight blocks of
-/// 32 pixels walk side by side: one alone waits on each level's chain of dependent permutes
-/// (a C model of this kernel: 424 ns per pixel with one block, 170-210 with eight). The leaves
-/// are added to the margins tree by tree in float32, as XGBoost adds them, so the margins equal
-/// the other kernels' bit for bit.
+/// below it (so <c>x &gt; threshold</c> holds exactly when <c>rank &gt; threshold's index</c>, as
+/// in <see cref="LaneForest"/>), kept as two byte planes, upper and lower. One tree at a time
+/// walks the pixels level by level, its path <c>p</c> per byte lane: level L's thresholds'
+/// indices (both bytes) and features are tables of <c>2^L</c> bytes, looked up by
+/// <c>vpermb</c> (64 entries) or <c>vpermt2b</c> (128, two blended for 256); the pixel's two
+/// bytes of the node's feature are picked from the planes by a tree of blends on the feature's
+/// bits; the two-byte compare is <c>upper - index's upper + (lower &gt; index's lower) &gt; 0</c>.
+/// The last level's decision picks among four 128-entry tables of each leaf byte (the path's
+/// bit 7 and the decision), and the four bytes are interleaved into floats and added to the
+/// margins tree by tree in float32, as XGBoost adds them, so the margins equal the other
+/// kernels' bit for bit. Byte lanes took 16-bit ones' place: twice the pixels per instruction
+/// for about 1.5 times the instructions per level, and a quarter of the leaves' (BenchmarkDotNet,
+/// published spectral, 2048 pixels: 586-614 us with 16-bit lanes).
+/// </para>
+/// <para>
+/// The blocks' paths are kept in memory and each level runs over all the blocks of a chunk:
+/// the chain of dependent permutes of one block is long, and the core overlaps several blocks'
+/// (a C model: 424 ns per pixel with one block at a time, 170-210 with eight).
 /// </para>
 /// </summary>
 internal sealed class PermuteForest
 {
     /// <summary>Pixels per vector; calls take a multiple of this.</summary>
-    public const int Lanes = 32;
+    public const int Lanes = 64;
 
     private const int MaxDepth = 9;
 
+    private const int MinDepth = 2;
+
     private const int MaxFeatures = 16;
+
+    /// <summary>Ranks below 2^14: the upper bytes' difference and the lower bytes' carry stay within a signed byte.</summary>
+    private const int MaxThresholds = (1 << 14) - 1;
+
+    /// <summary>Where a feature's bits sit in its table byte: the upper four, so each mask is the sign after 0-3 doublings.</summary>
+    private const int FeatureShift = 4;
+
+    /// <summary>Bytes of a level's table (one of upper index bytes, lower index bytes, features): vpermb reads 64.</summary>
+    private static int TableBytes(int level) => Math.Max(64, 1 << level);
+
+    /// <summary>Per leaf byte plane: four 128-entry tables, for (bit 7 of the last path, the last decision).</summary>
+    private const int LeafPlaneBytes = 4 * 128;
 
     /// <summary>Per feature, its distinct thresholds ascending, padded with +inf to a power of two (at least one pad).</summary>
     private readonly float[][] _cuts;
@@ -48,23 +68,21 @@ internal sealed class PermuteForest
     private readonly float[][] _coarse;
 
     /// <summary>
-    /// Per tree <see cref="_treeWords"/> words: the threshold indices of levels 0 .. depth-1
-    /// (level L at <see cref="LevelOffset"/>(L), max(32, 2^L) words), their features alike, then
-    /// (shifted by <see cref="FeatureShift"/>), the 2^depth leaves' upper and lower 16 bits (max(32, 2^depth) words each).
+    /// Per tree <see cref="_treeBytes"/> bytes: for each level 0 .. depth-1 (at
+    /// <see cref="_offsets"/>) its indices' upper bytes, lower bytes and features (shifted by
+    /// <see cref="FeatureShift"/>), <see cref="TableBytes"/> each; then the leaves' four byte
+    /// planes, lowest first, <see cref="LeafPlaneBytes"/> each.
     /// </summary>
-    private readonly ushort[] _tables;
+    private readonly byte[] _tables;
 
     private readonly int _depth;
     private readonly int _trees;
     private readonly int _features;
-    private readonly int _sectionWords;
-    private readonly int _leafWords;
-    private readonly int _treeWords;
-
-    /// <summary>Offset of each level's table in a section.</summary>
+    private readonly int _leafOffset;
+    private readonly int _treeBytes;
     private readonly int[] _offsets;
 
-    private PermuteForest(float[][] cuts, ushort[] tables, int depth, int trees, int features)
+    private PermuteForest(float[][] cuts, byte[] tables, int depth, int trees, int features)
     {
         _cuts = cuts;
         _coarse = cuts.Select(c => Enumerable.Range(1, CoarseEntries).Select(k => c.Length >= 2 * CoarseEntries ? c[(k * (c.Length / CoarseEntries)) - 1] : float.PositiveInfinity).ToArray()).ToArray();
@@ -72,46 +90,37 @@ internal sealed class PermuteForest
         _depth = depth;
         _trees = trees;
         _features = features;
-        (_sectionWords, _leafWords, _treeWords) = Sizes(depth);
-        _offsets = Enumerable.Range(0, depth).Select(LevelOffset).ToArray();
+        (_offsets, _leafOffset, _treeBytes) = Layout(depth);
     }
 
-    /// <summary>Whether the processor runs it: AVX-512 with 16-bit lanes (BW) and 256-bit gathers for the ranks.</summary>
-    public static bool RunsHere => Avx512BW.IsSupported && Avx512BW.VL.IsSupported && Avx2.IsSupported;
+    /// <summary>Whether the processor runs it: AVX-512 with byte permutes (VBMI) and byte lanes (BW), 256-bit gathers for the ranks.</summary>
+    public static bool RunsHere => Avx512Vbmi.IsSupported && Avx512BW.IsSupported && Avx512BW.VL.IsSupported && Avx2.IsSupported;
 
-    /// <summary>Words of a level table: a permute reads 32 at least.</summary>
-    private static int TableWords(int level) => Math.Max(Lanes, 1 << level);
-
-    private static int LevelOffset(int level)
+    private static (int[] Offsets, int Leaves, int Tree) Layout(int depth)
     {
-        var offset = 0;
-        for (var l = 0; l < level; l++)
+        var offsets = new int[depth];
+        var at = 0;
+        for (var level = 0; level < depth; level++)
         {
-            offset += TableWords(l);
+            offsets[level] = at;
+            at += 3 * TableBytes(level);
         }
 
-        return offset;
-    }
-
-    private static (int Section, int Leaves, int Tree) Sizes(int depth)
-    {
-        var section = LevelOffset(depth);
-        var leaves = TableWords(depth);
-        return (section, leaves, (2 * section) + (2 * leaves));
+        return (offsets, at, at + (4 * LeafPlaneBytes));
     }
 
     /// <summary>
     /// The layout of a summed ensemble, or null where it does not suit: an average, fewer than
-    /// 8 trees, more than 16 features, a tree deeper than 9 (its tables would outgrow the
-    /// registers' permutes), fewer than a quarter of the leaves complete trees of that depth
-    /// would have (sparse trees: every pixel walks the full depth here), a NaN threshold, or
-    /// more than 65,535 distinct thresholds of a feature (ranks are 16-bit).
+    /// 8 trees, more than 16 features, a tree deeper than 9 or no tree deeper than 1, fewer than
+    /// a quarter of the leaves complete trees of that depth would have (sparse trees: every
+    /// pixel walks the full depth here), a NaN threshold, or more than 16,383 distinct
+    /// thresholds of a feature.
     /// </summary>
     public static PermuteForest? TryCreate(TreeEnsemble ensemble)
     {
         var depth = ensemble.MaxDepth;
         if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < 8 || ensemble.FeatureCount > MaxFeatures
-            || depth < 1 || depth > MaxDepth || ensemble.HasNaNThreshold
+            || depth < MinDepth || depth > MaxDepth || ensemble.HasNaNThreshold
             || (long)ensemble.TreeCount << depth > 4L * ensemble.Leaves.Length)
         {
             return null;
@@ -132,7 +141,7 @@ internal sealed class PermuteForest
         var cuts = new float[distinct.Length][];
         for (var f = 0; f < distinct.Length; f++)
         {
-            if (distinct[f].Count > ushort.MaxValue)
+            if (distinct[f].Count > MaxThresholds)
             {
                 return null;
             }
@@ -148,33 +157,42 @@ internal sealed class PermuteForest
             distinct[f].CopyTo(cuts[f], 0);
         }
 
-        var (section, leafWords, treeWords) = Sizes(depth);
-        var tables = new ushort[ensemble.TreeCount * treeWords];
+        var (offsets, leafOffset, treeBytes) = Layout(depth);
+        var tables = new byte[ensemble.TreeCount * treeBytes];
         for (var t = 0; t < ensemble.TreeCount; t++)
         {
-            var tree = tables.AsSpan(t * treeWords, treeWords);
+            var tree = tables.AsSpan(t * treeBytes, treeBytes);
             Fill(tree, ensemble.Roots[t], 0, 0);
 
-            void Fill(Span<ushort> tree, int node, int level, int path)
+            void Fill(Span<byte> tree, int node, int level, int path)
             {
                 if (node >= 0)
                 {
                     var split = ensemble.Nodes[node];
-                    tree[LevelOffset(level) + path] = (ushort)Array.BinarySearch(cuts[split.Feature], 0, distinct[split.Feature].Count, split.Threshold);
-                    tree[section + LevelOffset(level) + path] = (ushort)(split.Feature << FeatureShift);
+                    var index = Array.BinarySearch(cuts[split.Feature], 0, distinct[split.Feature].Count, split.Threshold);
+                    var size = TableBytes(level);
+                    tree[offsets[level] + path] = (byte)(index >> 8);
+                    tree[offsets[level] + size + path] = (byte)index;
+                    tree[offsets[level] + (2 * size) + path] = (byte)(split.Feature << FeatureShift);
                     Fill(tree, split.Left, level + 1, 2 * path);
                     Fill(tree, split.Right, level + 1, (2 * path) + 1);
                     return;
                 }
 
                 // A leaf above the bottom: the slots under it keep index 0 and feature 0
-                // (either way is right) and every bottom slot under it holds its value.
+                // (either way is right) and every leaf slot under it holds its value. Leaf
+                // slot s = 2p + d (p the path before the last level, d its decision) is entry
+                // p mod 128 of table 2 * (p >> 7) + d in each byte plane.
                 var bits = BitConverter.SingleToUInt32Bits(ensemble.Leaves[~node]);
                 var first = path << (depth - level);
                 for (var k = 0; k < 1 << (depth - level); k++)
                 {
-                    tree[(2 * section) + first + k] = (ushort)(bits >> 16);
-                    tree[(2 * section) + leafWords + first + k] = (ushort)bits;
+                    var slot = first + k;
+                    var entry = (((2 * ((slot >> 1) >> 7)) + (slot & 1)) * 128) + ((slot >> 1) & 127);
+                    for (var b = 0; b < 4; b++)
+                    {
+                        tree[leafOffset + (b * LeafPlaneBytes) + entry] = (byte)(bits >> (8 * b));
+                    }
                 }
             }
         }
@@ -185,13 +203,13 @@ internal sealed class PermuteForest
     /// <summary>
     /// Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> (which holds the
     /// starting margins) for pixels whose NaN-free features are in planes (feature f of pixel
-    /// i at <c>planes[f * stride + i]</c>); count a multiple of 32.
+    /// i at <c>planes[f * stride + i]</c>); count a multiple of 64.
     /// </summary>
     public unsafe void Accumulate(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
     {
         if (count % Lanes != 0 || count > stride || dest.Length < count || planes.Length < ((_features - 1) * stride) + count)
         {
-            throw new ArgumentException("count must be a multiple of 32 and fit the planes and destination");
+            throw new ArgumentException("count must be a multiple of 64 and fit the planes and destination");
         }
 
         if (count == 0)
@@ -199,45 +217,81 @@ internal sealed class PermuteForest
             return;
         }
 
-        // Ranks block by block: block b's plane of feature f (32 words) at (b * width + f) * 32,
-        // 64-byte aligned, so the picks read every plane at a fixed offset from the block. The
-        // blend tree picking a lane's plane reads as many as its width (2, 4, 8, 9 or 16), the
-        // ones past the features never picked.
+        // Ranks block by block: block b's upper-byte plane of feature f (64 bytes) at
+        // (b * width + f) * 128, its lower-byte plane 64 further, so the picks read every plane
+        // at a fixed offset from the block. The blend tree picking a lane's plane reads as many
+        // as its width (2, 4, 8, 9 or 16), the ones past the features never picked.
         var width = PickWidth(_features);
-        var rented = ArrayPool<ushort>.Shared.Rent((width * count) + Lanes);
+        var ranks = ArrayPool<byte>.Shared.Rent((width * count * 2) + 64);
+        var margins = ArrayPool<float>.Shared.Rent(count + 16);
         try
         {
-            fixed (ushort* raw = rented)
-            fixed (ushort* tables = _tables)
+            fixed (byte* rawRanks = ranks)
+            fixed (float* rawMargins = margins)
+            fixed (byte* tables = _tables)
             fixed (float* acc = dest)
             {
-                var ranks = (ushort*)(((nint)raw + 63) & ~(nint)63);
-                Rank(planes, stride, count, ranks, width);
+                var x = (byte*)(((nint)rawRanks + 63) & ~(nint)63);
+                var m = (float*)(((nint)rawMargins + 63) & ~(nint)63);
+                Rank(planes, stride, count, x, width);
+                Scramble(acc, m, count, toLanes: true);
                 switch (_features)
                 {
-                    case <= 2: Walk<Pick2>(ranks, count, width, tables, acc); break;
-                    case <= 4: Walk<Pick4>(ranks, count, width, tables, acc); break;
-                    case <= 8: Walk<Pick8>(ranks, count, width, tables, acc); break;
-                    case 9: Walk<Pick9>(ranks, count, width, tables, acc); break;
-                    default: Walk<Pick16>(ranks, count, width, tables, acc); break;
+                    case <= 2: Walk<Pick2>(x, count, width, tables, m); break;
+                    case <= 4: Walk<Pick4>(x, count, width, tables, m); break;
+                    case <= 8: Walk<Pick8>(x, count, width, tables, m); break;
+                    case 9: Walk<Pick9>(x, count, width, tables, m); break;
+                    default: Walk<Pick16>(x, count, width, tables, m); break;
                 }
+
+                Scramble(acc, m, count, toLanes: false);
             }
         }
         finally
         {
-            ArrayPool<ushort>.Shared.Return(rented);
+            ArrayPool<byte>.Shared.Return(ranks);
+            ArrayPool<float>.Shared.Return(margins);
+        }
+    }
+
+    /// <summary>
+    /// Pixel order to the order the leaf bytes come out of their interleave (and back): in a
+    /// block of 64, vector k of the four holds pixels 16j + 4k .. 16j + 4k + 3 in its 128-bit
+    /// lane j.
+    /// </summary>
+    private static unsafe void Scramble(float* pixels, float* lanes, int count, bool toLanes)
+    {
+        for (var b = 0; b < count; b += Lanes)
+        {
+            for (var k = 0; k < 4; k++)
+            {
+                for (var j = 0; j < 4; j++)
+                {
+                    var pixel = pixels + b + (16 * j) + (4 * k);
+                    var lane = lanes + b + (16 * k) + (4 * j);
+                    if (toLanes)
+                    {
+                        Vector128.Load(pixel).Store(lane);
+                    }
+                    else
+                    {
+                        Vector128.Load(lane).Store(pixel);
+                    }
+                }
+            }
         }
     }
 
     /// <summary>
     /// Each pixel's ranks, block by block (see <see cref="Accumulate"/>): for each feature the
-    /// count of its thresholds below the value. A branch-free binary search, 64 pixels at a time
-    /// in independent vectors: its first five steps read only every (N/32)th threshold, which
-    /// sit in two registers (<see cref="_coarse"/>) and are permuted, not gathered; the rest
-    /// gathers, eight vectors side by side so their latencies overlap. (All thirteen steps by
-    /// gathers took 42 ns per pixel for the nine features of the published spectral model.)
+    /// count of its thresholds below the value, as its upper and lower bytes. A branch-free
+    /// binary search, 64 pixels at a time in independent vectors: its first five steps read
+    /// only every (N/32)th threshold, which sit in two registers (<see cref="_coarse"/>) and are
+    /// permuted, not gathered; the rest gathers, eight vectors side by side so their latencies
+    /// overlap. (All thirteen steps by gathers took 42 ns per pixel for the nine features of the
+    /// published spectral model; these, 29.)
     /// </summary>
-    private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, ushort* ranks, int width)
+    private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, byte* ranks, int width)
     {
         fixed (float* x = planes)
         {
@@ -251,9 +305,7 @@ internal sealed class PermuteForest
                     var unit = size / CoarseEntries;
                     var unitShift = BitOperations.Log2((uint)Math.Max(unit, 1));
                     var fine = size >= 2 * CoarseEntries ? unit / 2 : size / 2;
-                    var plane = ranks + (f * Lanes);
-                    var i = 0;
-                    for (; i + 64 <= count; i += 64)
+                    for (var i = 0; i < count; i += Lanes)
                     {
                         var v = x + (f * stride) + i;
                         Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
@@ -285,33 +337,27 @@ internal sealed class PermuteForest
                             r7 = Search(cuts, step, v7, r7);
                         }
 
-                        // 64 pixels: blocks i / 32 and i / 32 + 1.
-                        var o = plane + (i * width);
-                        var o2 = o + (Lanes * width);
-                        Avx512BW.VL.ConvertToVector128UInt16(r0).Store(o);
-                        Avx512BW.VL.ConvertToVector128UInt16(r1).Store(o + 8);
-                        Avx512BW.VL.ConvertToVector128UInt16(r2).Store(o + 16);
-                        Avx512BW.VL.ConvertToVector128UInt16(r3).Store(o + 24);
-                        Avx512BW.VL.ConvertToVector128UInt16(r4).Store(o2);
-                        Avx512BW.VL.ConvertToVector128UInt16(r5).Store(o2 + 8);
-                        Avx512BW.VL.ConvertToVector128UInt16(r6).Store(o2 + 16);
-                        Avx512BW.VL.ConvertToVector128UInt16(r7).Store(o2 + 24);
-                    }
-
-                    for (; i < count; i += 8)
-                    {
-                        var r = Vector256<int>.Zero;
-                        var v = Vector256.Load(x + (f * stride) + i);
-                        for (var step = size / 2; step > 0; step >>= 1)
-                        {
-                            r = Search(cuts, step, v, r);
-                        }
-
-                        Avx512BW.VL.ConvertToVector128UInt16(r).Store(plane + ((i / Lanes) * Lanes * width) + (i % Lanes));
+                        var o = ranks + ((i / Lanes) * 128 * width) + (f * 128);
+                        StoreBytes(r0, o);
+                        StoreBytes(r1, o + 8);
+                        StoreBytes(r2, o + 16);
+                        StoreBytes(r3, o + 24);
+                        StoreBytes(r4, o + 32);
+                        StoreBytes(r5, o + 40);
+                        StoreBytes(r6, o + 48);
+                        StoreBytes(r7, o + 56);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Eight ranks' upper bytes to <c>o[0..8)</c>, lower bytes to <c>o[64..72)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreBytes(Vector256<int> r, byte* o)
+    {
+        *(ulong*)o = Avx512F.VL.ConvertToVector128Byte(Vector256.ShiftRightLogical(r, 8)).AsUInt64().ToScalar();
+        *(ulong*)(o + 64) = Avx512F.VL.ConvertToVector128Byte(r).AsUInt64().ToScalar();
     }
 
     /// <summary>Thresholds in the register table of a feature's first search steps.</summary>
@@ -337,246 +383,281 @@ internal sealed class PermuteForest
     private static unsafe Vector256<int> Search(float* cuts, int step, Vector256<float> v, Vector256<int> r) =>
         r + (Vector256.LessThan(Avx2.GatherVector256(cuts + step - 1, r, 4), v).AsInt32() & Vector256.Create(step));
 
-    /// <summary>Blocks of 32 pixels whose paths are kept together: 64 (a 2048-pixel chunk) in 4 KB.</summary>
-    private const int Slice = 64;
+    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk) in 2 KB.</summary>
+    private const int Slice = 32;
 
     /// <summary>
     /// Tree by tree (its tables stay in L1 while the pixels pass), level by level over up to
-    /// 64 blocks: the blocks' chains of dependent permutes are independent, so the core runs
-    /// several at once (one block alone waited on each: 424 ns per pixel in the C model, 170-210
-    /// with eight side by side). Each level's loop is compiled for its table size.
+    /// 32 blocks, each level's loop compiled for its table size; the last level's decision goes
+    /// straight to the leaves.
     /// </summary>
-    private unsafe void Walk<TPick>(ushort* ranks, int count, int width, ushort* tables, float* acc)
+    private unsafe void Walk<TPick>(byte* ranks, int count, int width, byte* tables, float* acc)
         where TPick : struct, IPick
     {
-        var paths = stackalloc Vector512<ushort>[Slice];
+        var paths = stackalloc Vector512<byte>[Slice];
         var blocks = count / Lanes;
-        var block = (nint)Lanes * width;
+        var block = (nint)128 * width;
+        var last = _depth - 1;
         for (var t = 0; t < _trees; t++)
         {
-            var tree = tables + (t * _treeWords);
+            var tree = tables + (t * _treeBytes);
             for (var first = 0; first < blocks; first += Slice)
             {
                 var n = Math.Min(Slice, blocks - first);
                 var x = ranks + (first * block);
                 Root(tree, x, block, paths, n);
-                for (var level = 1; level < _depth; level++)
+                for (var level = 1; level < last; level++)
                 {
                     var table = tree + _offsets[level];
                     switch (level)
                     {
-                        case <= 5: Level<Table32, TPick>(table, x, block, paths, n); break;
-                        case 6: Level<Table64, TPick>(table, x, block, paths, n); break;
+                        case <= 6: Level<Table64, TPick>(table, x, block, paths, n); break;
                         case 7: Level<Table128, TPick>(table, x, block, paths, n); break;
-                        case 8: Level<Table256, TPick>(table, x, block, paths, n); break;
-                        default: throw new InvalidOperationException("deeper than the tables allow");
+                        default: throw new InvalidOperationException("a level above the last is at most 7");
                     }
                 }
 
-                var leaves = tree + (2 * _sectionWords);
                 var at = acc + (first * Lanes);
-                switch (_depth)
+                var lastTable = tree + _offsets[last];
+                var leaves = tree + _leafOffset;
+                switch (last)
                 {
-                    case <= 5: AddLeaves<Table32>(leaves, paths, n, at); break;
-                    case 6: AddLeaves<Table64>(leaves, paths, n, at); break;
-                    case 7: AddLeaves<Table128>(leaves, paths, n, at); break;
-                    case 8: AddLeaves<Table256>(leaves, paths, n, at); break;
-                    default: AddLeaves<Table512>(leaves, paths, n, at); break;
+                    case <= 6: Last<Table64, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                    case 7: Last<Table128, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                    default: Last<Table256, TPick>(lastTable, leaves, x, block, paths, n, at); break;
                 }
             }
         }
     }
 
-    /// <summary>Level 0 for n blocks: one node, so its feature's plane and index need no lookup; p = 1 where right.</summary>
-    private unsafe void Root(ushort* tree, ushort* x, nint block, Vector512<ushort>* paths, int n)
+    /// <summary>Level 0 for n blocks: one node, so its feature's planes and index need no lookup; p = 1 where right.</summary>
+    private unsafe void Root(byte* tree, byte* x, nint block, Vector512<byte>* paths, int n)
     {
-        var plane = x + (Lanes * (tree[_sectionWords] >> FeatureShift));
-        var index = Vector512.Create(tree[0]);
+        var size = TableBytes(0);
+        var plane = x + (128 * (tree[2 * size] >> FeatureShift));
+        var (upper, lower) = (Vector512.Create(tree[0]), Vector512.Create(tree[size]));
         for (var b = 0; b < n; b++)
         {
-            paths[b] = Vector512.GreaterThan(Vector512.Load(plane + (b * block)), index) & Vector512<ushort>.One;
+            var at = plane + (b * block);
+            paths[b] = Right(Vector512.Load(at), Vector512.Load(at + 64), upper, lower) & Vector512<byte>.One;
         }
+    }
+
+    /// <summary>
+    /// All-ones where the rank (bytes h, l) exceeds the index (bytes hi, lo): h - hi plus the
+    /// lower bytes' carry, above 0 as a signed byte (ranks below 2^14 keep it in range).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Right(Vector512<byte> h, Vector512<byte> l, Vector512<byte> hi, Vector512<byte> lo)
+    {
+        var difference = h - hi;
+        difference = Vector512.ConditionalSelect(Vector512.GreaterThan(l, lo), difference + Vector512<byte>.One, difference);
+        return Vector512.GreaterThan(difference.AsSByte(), Vector512<sbyte>.Zero).AsByte();
     }
 
     /// <summary>
     /// One level for n blocks: <c>p = 2p + (pixel's rank of the node's feature &gt; node's index)</c>,
-    /// the level's indices at <paramref name="table"/> (its features a section further), block
-    /// b's ranks at <c>x + b * block</c>.
+    /// the level's tables at <paramref name="table"/>, block b's ranks at <c>x + b * block</c>.
     /// </summary>
-    private unsafe void Level<TTable, TPick>(ushort* table, ushort* x, nint block, Vector512<ushort>* paths, int n)
+    private unsafe void Level<TTable, TPick>(byte* table, byte* x, nint block, Vector512<byte>* paths, int n)
         where TTable : struct, ITable
         where TPick : struct, IPick
     {
-        var features = table + _sectionWords;
-        for (var b = 0; b < n; b++)
+        var size = TTable.Size;
+        var xb = x;
+        for (var b = 0; b < n; b++, xb += block)
         {
             var p = paths[b];
-            var index = TTable.Lookup(table, p);
-            var rank = TPick.Pick(x + (b * block), TTable.Lookup(features, p));
+            var right = Decide<TTable, TPick>(table, size, xb, p);
             var twice = p + p;
-            paths[b] = Vector512.ConditionalSelect(Vector512.GreaterThan(rank, index), twice + Vector512<ushort>.One, twice);
+            paths[b] = Vector512.ConditionalSelect(right, twice + Vector512<byte>.One, twice);
         }
     }
 
-    /// <summary>
-    /// Adds the leaves at the paths to 32 margins a block: the upper and lower halves looked
-    /// up and interleaved into floats in pixel order by two permutes.
-    /// </summary>
-    private unsafe void AddLeaves<TTable>(ushort* leaves, Vector512<ushort>* paths, int n, float* acc)
+    /// <summary>The node's decision for 64 lanes at paths p: all-ones where right.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<byte> Decide<TTable, TPick>(byte* table, int size, byte* xb, Vector512<byte> p)
         where TTable : struct, ITable
+        where TPick : struct, IPick
     {
-        var lowerHalves = leaves + _leafWords;
-        var (low, high) = (InterleaveLow, InterleaveHigh);
-        for (var b = 0; b < n; b++)
+        var hi = TTable.Lookup(table, p);
+        var lo = TTable.Lookup(table + size, p);
+        var feature = TTable.Lookup(table + (2 * size), p);
+        var (h, l) = TPick.Pick(xb, feature);
+        return Right(h, l, hi, lo);
+    }
+
+    /// <summary>
+    /// The last level for n blocks, its decision d picking each leaf byte among four 128-entry
+    /// tables by (bit 7 of p, d); the four bytes interleaved into floats and added to the
+    /// margins (in the lane order of <see cref="Scramble"/>).
+    /// </summary>
+    private unsafe void Last<TTable, TPick>(byte* table, byte* leaves, byte* x, nint block, Vector512<byte>* paths, int n, float* acc)
+        where TTable : struct, ITable
+        where TPick : struct, IPick
+    {
+        var size = TTable.Size;
+        var xb = x;
+        for (var b = 0; b < n; b++, xb += block)
         {
             var p = paths[b];
-            var upper = TTable.Lookup(leaves, p);
-            var lower = TTable.Lookup(lowerHalves, p);
+            var right = Decide<TTable, TPick>(table, size, xb, p);
+            var b0 = LeafByte(leaves, p, right);
+            var b1 = LeafByte(leaves + LeafPlaneBytes, p, right);
+            var b2 = LeafByte(leaves + (2 * LeafPlaneBytes), p, right);
+            var b3 = LeafByte(leaves + (3 * LeafPlaneBytes), p, right);
+            var (w0, w1) = (Avx512BW.UnpackLow(b0, b1).AsUInt16(), Avx512BW.UnpackHigh(b0, b1).AsUInt16());
+            var (w2, w3) = (Avx512BW.UnpackLow(b2, b3).AsUInt16(), Avx512BW.UnpackHigh(b2, b3).AsUInt16());
             var a = acc + (b * Lanes);
-            (Vector512.Load(a) + Avx512BW.PermuteVar32x16x2(lower, low, upper).AsSingle()).Store(a);
-            (Vector512.Load(a + 16) + Avx512BW.PermuteVar32x16x2(lower, high, upper).AsSingle()).Store(a + 16);
+            (Vector512.Load(a) + Avx512BW.UnpackLow(w0, w2).AsSingle()).Store(a);
+            (Vector512.Load(a + 16) + Avx512BW.UnpackHigh(w0, w2).AsSingle()).Store(a + 16);
+            (Vector512.Load(a + 32) + Avx512BW.UnpackLow(w1, w3).AsSingle()).Store(a + 32);
+            (Vector512.Load(a + 48) + Avx512BW.UnpackHigh(w1, w3).AsSingle()).Store(a + 48);
         }
+    }
+
+    /// <summary>One leaf byte plane at (p, d): table 2 * (bit 7 of p) + d, entry p mod 128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<byte> LeafByte(byte* plane, Vector512<byte> p, Vector512<byte> right)
+    {
+        var low = Vector512.ConditionalSelect(right, Table128.Lookup(plane + 128, p), Table128.Lookup(plane, p));
+        var upper = Vector512.ConditionalSelect(right, Table128.Lookup(plane + 384, p), Table128.Lookup(plane + 256, p));
+        return Avx512BW.BlendVariable(low, upper, p);
     }
 
     /// <summary>Planes the blend tree for <paramref name="features"/> features reads.</summary>
     private static int PickWidth(int features) => features switch { <= 2 => 2, <= 4 => 4, <= 8 => 8, 9 => 9, _ => 16 };
 
     /// <summary>
-    /// Each lane's rank of its own feature, by a tree of blends on the feature's bits over
-    /// the feature planes at x, 32 words apart; one width of tree per type.
+    /// Each lane's rank bytes of its own feature, by a tree of blends on the feature's bits over
+    /// the feature planes at x (feature f's upper bytes at 128f, lower bytes 64 further); one
+    /// width of tree per type.
     /// </summary>
     private unsafe interface IPick
     {
-        static abstract Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature);
+        static abstract (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature);
     }
 
     private readonly unsafe struct Pick2 : IPick
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature) =>
-            Blend(Set(feature, FeatureShift + 0), Vector512.Load(x + 32), Vector512.Load(x));
+        public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
+        {
+            var b0 = Bit(feature, 0);
+            return (Blend(b0, x + 128, x), Blend(b0, x + 192, x + 64));
+        }
     }
 
     private readonly unsafe struct Pick4 : IPick
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature)
+        public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var b0 = Set(feature, FeatureShift + 0);
-            var y0 = Blend(b0, Vector512.Load(x + 32), Vector512.Load(x));
-            var y1 = Blend(b0, Vector512.Load(x + 96), Vector512.Load(x + 64));
-            return Blend(Set(feature, FeatureShift + 1), y1, y0);
+            var (b0, b1) = (Bit(feature, 0), Bit(feature, 1));
+            return (Blend(b1, Blend(b0, x + 384, x + 256), Blend(b0, x + 128, x)), Blend(b1, Blend(b0, x + 448, x + 320), Blend(b0, x + 192, x + 64)));
         }
     }
 
     private readonly unsafe struct Pick8 : IPick
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature)
+        public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var b0 = Set(feature, FeatureShift + 0);
-            var b1 = Set(feature, FeatureShift + 1);
-            var y0 = Blend(b0, Vector512.Load(x + 32), Vector512.Load(x));
-            var y1 = Blend(b0, Vector512.Load(x + 96), Vector512.Load(x + 64));
-            var y2 = Blend(b0, Vector512.Load(x + 160), Vector512.Load(x + 128));
-            var y3 = Blend(b0, Vector512.Load(x + 224), Vector512.Load(x + 192));
-            return Blend(Set(feature, FeatureShift + 2), Blend(b1, y3, y2), Blend(b1, y1, y0));
+            var (b0, b1, b2) = (Bit(feature, 0), Bit(feature, 1), Bit(feature, 2));
+            return (Eight(x, b0, b1, b2), Eight(x + 64, b0, b1, b2));
         }
+
+        /// <summary>Plane (feature mod 8) of the planes at x, 128 bytes apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Eight(byte* x, Vector512<byte> b0, Vector512<byte> b1, Vector512<byte> b2) =>
+            Blend(
+                b2,
+                Blend(b1, Blend(b0, x + 896, x + 768), Blend(b0, x + 640, x + 512)),
+                Blend(b1, Blend(b0, x + 384, x + 256), Blend(b0, x + 128, x)));
     }
 
     /// <summary>Nine features (the published spectral model's): eight by <see cref="Pick8"/>, the ninth on bit 3.</summary>
     private readonly unsafe struct Pick9 : IPick
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature) =>
-            Blend(Set(feature, FeatureShift + 3), Vector512.Load(x + 256), Pick8.Pick(x, feature));
+        public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
+        {
+            var (upper, lower) = Pick8.Pick(x, feature);
+            return (Avx512BW.BlendVariable(upper, Vector512.Load(x + 1024), feature), Avx512BW.BlendVariable(lower, Vector512.Load(x + 1088), feature));
+        }
     }
 
     private readonly unsafe struct Pick16 : IPick
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Pick(ushort* x, Vector512<ushort> feature) =>
-            Blend(Set(feature, FeatureShift + 3), Pick8.Pick(x + 256, feature), Pick8.Pick(x, feature));
+        public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
+        {
+            var (b0, b1, b2) = (Bit(feature, 0), Bit(feature, 1), Bit(feature, 2));
+            return (
+                Avx512BW.BlendVariable(Pick8.Eight(x, b0, b1, b2), Pick8.Eight(x + 1024, b0, b1, b2), feature),
+                Avx512BW.BlendVariable(Pick8.Eight(x + 64, b0, b1, b2), Pick8.Eight(x + 1088, b0, b1, b2), feature));
+        }
     }
 
     /// <summary>
-    /// All-ones in the lanes where bit <paramref name="bit"/> of v is set: the bit shifted to the
-    /// sign and spread by an arithmetic shift. (A compare into a mask register, or
-    /// <c>(v &amp; b) == 0</c>, compiled to that plus a move of the mask back to a vector for
-    /// the bitwise selects: four instructions a mask against two.)
+    /// The feature byte with bit <paramref name="bit"/> of the feature in its sign (the feature
+    /// sits in the upper four bits; bytes have no shift, so doublings).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> Set(Vector512<ushort> v, [ConstantExpected(Min = 0, Max = 15)] int bit) =>
-        Vector512.ShiftLeft(v, 15 - bit);
+    private static Vector512<byte> Bit(Vector512<byte> feature, [System.Diagnostics.CodeAnalysis.ConstantExpected(Min = 0, Max = 3)] int bit)
+    {
+        for (var k = bit; k < 3; k++)
+        {
+            feature += feature;
+        }
 
-    /// <summary>
-    /// All-ones in the lanes where bit <paramref name="bit"/> of v is set, as a vector: the
-    /// bit shifted to the sign and spread by an arithmetic shift. For the table selects on p's
-    /// bits, where the same masks serve the index and the feature lookups and the JIT keeps
-    /// vectors, not mask registers, from one use to the next.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> Spread(Vector512<ushort> v, [ConstantExpected(Min = 0, Max = 15)] int bit) =>
-        Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(v, 15 - bit).AsInt16(), 15).AsUInt16();
+        return feature;
+    }
 
-    /// <summary>b where the sign bit of <paramref name="sign"/> is set, else a (a blend on a mask register).</summary>
+    /// <summary>The plane at b where the sign of <paramref name="sign"/> is set, else the one at a (a blend on a mask register).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> Blend(Vector512<ushort> sign, Vector512<ushort> b, Vector512<ushort> a) =>
+    private static unsafe Vector512<byte> Blend(Vector512<byte> sign, byte* b, byte* a) =>
+        Avx512BW.BlendVariable(Vector512.Load(a), Vector512.Load(b), sign);
+
+    /// <summary>b where the sign of <paramref name="sign"/> is set, else a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Blend(Vector512<byte> sign, Vector512<byte> b, Vector512<byte> a) =>
         Avx512BW.BlendVariable(a, b, sign);
 
-    /// <summary>Where a feature's bit k sits in its table entry: the top four bits, so bit 3's mask is one shift.</summary>
-    private const int FeatureShift = 12;
-
-    /// <summary><c>table[p]</c> per lane, for one table size.</summary>
+    /// <summary><c>table[p]</c> per byte lane, for one table size.</summary>
     private unsafe interface ITable
     {
-        static abstract Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p);
+        static abstract int Size { get; }
+
+        static abstract Vector512<byte> Lookup(byte* table, Vector512<byte> p);
     }
 
-    /// <summary>Up to 32 entries: one permute.</summary>
-    private readonly unsafe struct Table32 : ITable
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p) => Avx512BW.PermuteVar32x16(Vector512.Load(table), p);
-    }
-
-    /// <summary>64 entries: one two-register permute.</summary>
+    /// <summary>Up to 64 entries: one permute (p below 64).</summary>
     private readonly unsafe struct Table64 : ITable
     {
+        public static int Size => 64;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p) =>
-            Avx512BW.PermuteVar32x16x2(Vector512.Load(table), p, Vector512.Load(table + 32));
+        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8(Vector512.Load(table), p);
     }
 
-    /// <summary>128 entries: two 64-entry permutes blended on bit 6 of p.</summary>
+    /// <summary>128 entries: one two-register permute (bit 7 of p ignored).</summary>
     private readonly unsafe struct Table128 : ITable
     {
+        public static int Size => 128;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p) =>
-            Vector512.ConditionalSelect(Spread(p, 6), Table64.Lookup(table + 64, p), Table64.Lookup(table, p));
+        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) =>
+            Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(table), p, Vector512.Load(table + 64));
     }
 
-    /// <summary>256 entries: two 128-entry lookups blended on bit 7.</summary>
+    /// <summary>256 entries: two 128-entry lookups blended on bit 7 of p.</summary>
     private readonly unsafe struct Table256 : ITable
     {
+        public static int Size => 256;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p) =>
-            Vector512.ConditionalSelect(Spread(p, 7), Table128.Lookup(table + 128, p), Table128.Lookup(table, p));
+        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) =>
+            Avx512BW.BlendVariable(Table128.Lookup(table, p), Table128.Lookup(table + 128, p), p);
     }
-
-    /// <summary>512 entries: two 256-entry lookups blended on bit 8.</summary>
-    private readonly unsafe struct Table512 : ITable
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<ushort> Lookup(ushort* table, Vector512<ushort> p) =>
-            Vector512.ConditionalSelect(Spread(p, 8), Table256.Lookup(table + 256, p), Table256.Lookup(table, p));
-    }
-
-    /// <summary>Words k of the lower and upper halves side by side for k = 0 .. 15 (pixels 0-15 as floats).</summary>
-    private static Vector512<ushort> InterleaveLow => Vector512.Create(
-        (ushort)0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47);
-
-    /// <summary>The same for pixels 16-31.</summary>
-    private static Vector512<ushort> InterleaveHigh => Vector512.Create(
-        (ushort)16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55, 24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63);
 }

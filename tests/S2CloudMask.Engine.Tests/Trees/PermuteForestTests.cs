@@ -3,12 +3,13 @@ using S2CloudMask.Engine.Trees;
 namespace S2CloudMask.Engine.Tests.Trees;
 
 /// <summary>
-/// The permute kernel (32 pixels in 16-bit lanes, every table in registers) against the
+/// The permute kernel (64 pixels in byte lanes, every table in registers) against the
 /// node-by-node walk, margin for margin and bit for bit: every width of the blend tree that
-/// picks a lane's feature (1-16 features), every table size (depths 1-9: one permute, 64, 128
-/// and 256 entries, leaves up to 512), more than 64 blocks (two slices), pixel counts that are
-/// not a multiple of 32 (the tail walked node by node), thousands of thresholds per feature
-/// (ranks past one byte), ties, -0 and +0 and infinities.
+/// picks a lane's feature (1-16 features), every table size (depths 2-9: 64, 128 and 256
+/// entries, the last level's decision into the leaves), more than 32 blocks (two slices),
+/// pixel counts that are not a multiple of 64 (the tail walked node by node), thousands of
+/// thresholds per feature (ranks with both bytes in use, up to 16,383), ties, -0 and +0 and
+/// infinities.
 /// </summary>
 [Collection(KernelSwitches.Name)]
 public sealed class PermuteForestTests
@@ -16,7 +17,7 @@ public sealed class PermuteForestTests
     [Theory]
     [InlineData(200, 9, 9, 2048, 40)] // the published spectral forest's shape
     [InlineData(17, 9, 9, 2500, 40)]
-    [InlineData(8, 1, 1, 64, 40)]
+    [InlineData(8, 2, 1, 64, 40)]
     [InlineData(9, 2, 2, 100, 40)]
     [InlineData(10, 3, 3, 96, 40)]
     [InlineData(11, 4, 4, 250, 40)]
@@ -27,6 +28,7 @@ public sealed class PermuteForestTests
     [InlineData(33, 9, 6, 600, 40)]
     [InlineData(20, 9, 9, 700, 5000)]
     [InlineData(20, 8, 16, 300, 3000)]
+    [InlineData(10, 9, 3, 200, 16000)]
     public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int gridSize)
     {
         if (!PermuteForest.RunsHere)
@@ -54,6 +56,8 @@ public sealed class PermuteForestTests
         Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 7, 6, 4, grid))); // too few trees
         Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 6, 17, grid))); // 17 features
         Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 10, 4, grid))); // depth 10
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 1, 4, grid))); // stumps: no level before the last
+        Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 400, 9, 1, DenseForests.Grid(rng, 40000)))); // 16,384 thresholds or more
         Assert.Null(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 9, 4, grid, earlyLeaf: 2))); // sparse: few leaves for its depth
         Assert.NotNull(PermuteForest.TryCreate(DenseForests.Summed(rng, 20, 9, 16, grid)));
     }
