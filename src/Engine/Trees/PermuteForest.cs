@@ -439,20 +439,27 @@ internal sealed class PermuteForest
         for (var b = 0; b < n; b++)
         {
             var at = plane + (b * block);
-            paths[b] = Right(Vector512.Load(at), Vector512.Load(at + 64), upper, lower) & Vector512<byte>.One;
+            paths[b] = Next(Vector512<byte>.Zero, Margin(Vector512.Load(at), Vector512.Load(at + 64), upper, lower));
         }
     }
 
     /// <summary>
-    /// All-ones where the rank (bytes h, l) exceeds the index (bytes hi, lo): h - hi plus the
-    /// lower bytes' carry, above 0 as a signed byte (ranks below 2^14 keep it in range).
+    /// Positive (as a signed byte) exactly where the rank (bytes h, l) exceeds the index (bytes
+    /// hi, lo): h - hi plus the lower bytes' carry (ranks below 2^14 keep it in range).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Right(Vector512<byte> h, Vector512<byte> l, Vector512<byte> hi, Vector512<byte> lo)
+    private static Vector512<sbyte> Margin(Vector512<byte> h, Vector512<byte> l, Vector512<byte> hi, Vector512<byte> lo)
     {
-        var difference = h - hi;
-        difference = Vector512.ConditionalSelect(Vector512.GreaterThan(l, lo), difference + Vector512<byte>.One, difference);
-        return Vector512.GreaterThan(difference.AsSByte(), Vector512<sbyte>.Zero).AsByte();
+        var difference = (h - hi).AsSByte();
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(l, lo).AsSByte(), difference + Vector512<sbyte>.One, difference);
+    }
+
+    /// <summary><c>2p + (margin &gt; 0)</c>: a compare into a mask register and a masked add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Next(Vector512<byte> p, Vector512<sbyte> margin)
+    {
+        var twice = (p + p).AsSByte();
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(margin, Vector512<sbyte>.Zero), twice + Vector512<sbyte>.One, twice).AsByte();
     }
 
     /// <summary>
@@ -468,15 +475,13 @@ internal sealed class PermuteForest
         for (var b = 0; b < n; b++, xb += block)
         {
             var p = paths[b];
-            var right = Decide<TTable, TPick>(table, size, xb, p);
-            var twice = p + p;
-            paths[b] = Vector512.ConditionalSelect(right, twice + Vector512<byte>.One, twice);
+            paths[b] = Next(p, Decide<TTable, TPick>(table, size, xb, p));
         }
     }
 
-    /// <summary>The node's decision for 64 lanes at paths p: all-ones where right.</summary>
+    /// <summary>The node's decision for 64 lanes at paths p: right where the <see cref="Margin"/> is positive.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<byte> Decide<TTable, TPick>(byte* table, int size, byte* xb, Vector512<byte> p)
+    private static unsafe Vector512<sbyte> Decide<TTable, TPick>(byte* table, int size, byte* xb, Vector512<byte> p)
         where TTable : struct, ITable
         where TPick : struct, IPick
     {
@@ -484,7 +489,7 @@ internal sealed class PermuteForest
         var lo = TTable.Lookup(table + size, p);
         var feature = TTable.Lookup(table + (2 * size), p);
         var (h, l) = TPick.Pick(xb, feature);
-        return Right(h, l, hi, lo);
+        return Margin(h, l, hi, lo);
     }
 
     /// <summary>
@@ -501,7 +506,7 @@ internal sealed class PermuteForest
         for (var b = 0; b < n; b++, xb += block)
         {
             var p = paths[b];
-            var right = Decide<TTable, TPick>(table, size, xb, p);
+            var right = Vector512.GreaterThan(Decide<TTable, TPick>(table, size, xb, p), Vector512<sbyte>.Zero).AsByte();
             var b0 = LeafByte(leaves, p, right);
             var b1 = LeafByte(leaves + LeafPlaneBytes, p, right);
             var b2 = LeafByte(leaves + (2 * LeafPlaneBytes), p, right);
@@ -543,7 +548,7 @@ internal sealed class PermuteForest
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var b0 = Bit(feature, 0);
+            var (b0, _, _) = Bits(feature);
             return (Blend(b0, x + 128, x), Blend(b0, x + 192, x + 64));
         }
     }
@@ -553,7 +558,7 @@ internal sealed class PermuteForest
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var (b0, b1) = (Bit(feature, 0), Bit(feature, 1));
+            var (b0, b1, _) = Bits(feature);
             return (Blend(b1, Blend(b0, x + 384, x + 256), Blend(b0, x + 128, x)), Blend(b1, Blend(b0, x + 448, x + 320), Blend(b0, x + 192, x + 64)));
         }
     }
@@ -563,7 +568,7 @@ internal sealed class PermuteForest
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var (b0, b1, b2) = (Bit(feature, 0), Bit(feature, 1), Bit(feature, 2));
+            var (b0, b1, b2) = Bits(feature);
             return (Eight(x, b0, b1, b2), Eight(x + 64, b0, b1, b2));
         }
 
@@ -592,7 +597,7 @@ internal sealed class PermuteForest
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static (Vector512<byte> Upper, Vector512<byte> Lower) Pick(byte* x, Vector512<byte> feature)
         {
-            var (b0, b1, b2) = (Bit(feature, 0), Bit(feature, 1), Bit(feature, 2));
+            var (b0, b1, b2) = Bits(feature);
             return (
                 Avx512BW.BlendVariable(Pick8.Eight(x, b0, b1, b2), Pick8.Eight(x + 1024, b0, b1, b2), feature),
                 Avx512BW.BlendVariable(Pick8.Eight(x + 64, b0, b1, b2), Pick8.Eight(x + 1088, b0, b1, b2), feature));
@@ -600,18 +605,15 @@ internal sealed class PermuteForest
     }
 
     /// <summary>
-    /// The feature byte with bit <paramref name="bit"/> of the feature in its sign (the feature
-    /// sits in the upper four bits; bytes have no shift, so doublings).
+    /// The feature byte with bit 0, 1 and 2 of the feature in its sign (the feature sits in the
+    /// upper four bits, bit 3 in the sign already; bytes have no shift, so doublings).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Bit(Vector512<byte> feature, [System.Diagnostics.CodeAnalysis.ConstantExpected(Min = 0, Max = 3)] int bit)
+    private static (Vector512<byte> Bit0, Vector512<byte> Bit1, Vector512<byte> Bit2) Bits(Vector512<byte> feature)
     {
-        for (var k = bit; k < 3; k++)
-        {
-            feature += feature;
-        }
-
-        return feature;
+        var bit2 = feature + feature;
+        var bit1 = bit2 + bit2;
+        return (bit1 + bit1, bit1, bit2);
     }
 
     /// <summary>The plane at b where the sign of <paramref name="sign"/> is set, else the one at a (a blend on a mask register).</summary>
