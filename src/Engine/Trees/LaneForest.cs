@@ -569,7 +569,7 @@ internal sealed class LaneForest
 
     /// <summary>Rows r .. r+3 regrouped: vector m holds columns m, m + 4, m + 8, m + 12 of the four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Quad(float* r)
+    internal static unsafe (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Quad(float* r)
     {
         var (r0, r1, r2, r3) = (Vector512.Load(r), Vector512.Load(r + Lanes), Vector512.Load(r + (2 * Lanes)), Vector512.Load(r + (3 * Lanes)));
         var a0 = Avx512F.UnpackLow(r0, r1).AsDouble();
@@ -581,7 +581,7 @@ internal sealed class LaneForest
 
     /// <summary>From the four quads' vector m: columns m, m + 4, m + 8, m + 12 of all sixteen rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Columns(
+    internal static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Columns(
         Vector512<float> q0, Vector512<float> q1, Vector512<float> q2, Vector512<float> q3)
     {
         var d0 = Avx512F.Shuffle4x128(q0, q1, 0x88);

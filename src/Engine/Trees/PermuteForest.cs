@@ -33,6 +33,13 @@ namespace S2CloudMask.Engine.Trees;
 /// published spectral, 2048 pixels: 586-614 us with 16-bit lanes).
 /// </para>
 /// <para>
+/// The first five levels (up to 256 nodes for 16 trees) run 16 trees side by side instead,
+/// four pixels a vector (<see cref="Top"/>): there the pixel's rank bytes of a lane's feature
+/// are one permute of the four pixels' bytes, not a tree of 16 blends; a level costs 16 us
+/// per 2048 pixels that way against 43 (BenchmarkDotNet, all 200 trees), 386-411 us in all
+/// against 423-443 without.
+/// </para>
+/// <para>
 /// The blocks' paths are kept in memory and each level runs over all the blocks of a chunk:
 /// the chain of dependent permutes of one block is long, and the core overlaps several blocks'
 /// (a C model: 424 ns per pixel with one block at a time, 170-210 with eight).
@@ -75,19 +82,29 @@ internal sealed class PermuteForest
     /// </summary>
     private readonly byte[] _tables;
 
+    /// <summary>
+    /// Per group of 16 trees, levels 0 .. top-1 side by side for <see cref="Top"/>: per level its
+    /// indices' upper bytes, lower bytes and features (plain), <see cref="TopTableBytes"/> each,
+    /// tree t's node at path p at entry <c>(t &lt;&lt; level) | p</c>.
+    /// </summary>
+    private readonly byte[] _groupTables;
+
     private readonly int _depth;
+    private readonly int _top;
     private readonly int _trees;
     private readonly int _features;
     private readonly int _leafOffset;
     private readonly int _treeBytes;
     private readonly int[] _offsets;
 
-    private PermuteForest(float[][] cuts, byte[] tables, int depth, int trees, int features)
+    private PermuteForest(float[][] cuts, byte[] tables, byte[] groupTables, int depth, int trees, int features)
     {
         _cuts = cuts;
         _coarse = cuts.Select(c => Enumerable.Range(1, CoarseEntries).Select(k => c.Length >= 2 * CoarseEntries ? c[(k * (c.Length / CoarseEntries)) - 1] : float.PositiveInfinity).ToArray()).ToArray();
         _tables = tables;
+        _groupTables = groupTables;
         _depth = depth;
+        _top = TopOf(depth);
         _trees = trees;
         _features = features;
         (_offsets, _leafOffset, _treeBytes) = Layout(depth);
@@ -197,7 +214,57 @@ internal sealed class PermuteForest
             }
         }
 
-        return new PermuteForest(cuts, tables, depth, ensemble.TreeCount, ensemble.FeatureCount);
+        return new PermuteForest(cuts, tables, GroupTables(tables, ensemble.TreeCount, depth), depth, ensemble.TreeCount, ensemble.FeatureCount);
+    }
+
+    /// <summary>Trees side by side in <see cref="Top"/>: sixteen, with four pixels each, in 64 byte lanes (lane 4t + j).</summary>
+    private const int GroupTrees = 16;
+
+    /// <summary>Levels <see cref="Top"/> takes at most: its tables hold 16 &lt;&lt; level entries, 256 at level 4.</summary>
+    private const int TopLevels = 5;
+
+    /// <summary>Levels <see cref="Top"/> takes for a depth: up to 5, never the last level (its decision goes into the leaves).</summary>
+    private static int TopOf(int depth) => Math.Min(TopLevels, depth - 1);
+
+    private static int TopTableBytes(int level) => Math.Max(64, GroupTrees << level);
+
+    private static int TopOffset(int level)
+    {
+        var at = 0;
+        for (var l = 0; l < level; l++)
+        {
+            at += 3 * TopTableBytes(l);
+        }
+
+        return at;
+    }
+
+    /// <summary>The top levels of each group of 16 trees, from the trees' own tables (features unshifted).</summary>
+    private static byte[] GroupTables(byte[] tables, int trees, int depth)
+    {
+        var (offsets, _, treeBytes) = Layout(depth);
+        var top = TopOf(depth);
+        var groupBytes = TopOffset(top);
+        var groups = new byte[((trees + GroupTrees - 1) / GroupTrees) * groupBytes];
+        for (var t = 0; t < trees; t++)
+        {
+            var lane = t % GroupTrees;
+            var group = groups.AsSpan((t / GroupTrees) * groupBytes, groupBytes);
+            for (var level = 0; level < top; level++)
+            {
+                var (size, topSize) = (TableBytes(level), TopTableBytes(level));
+                for (var path = 0; path < 1 << level; path++)
+                {
+                    var from = (t * treeBytes) + offsets[level] + path;
+                    var to = TopOffset(level) + (lane << level) + path;
+                    group[to] = tables[from];
+                    group[to + topSize] = tables[from + size];
+                    group[to + (2 * topSize)] = (byte)(tables[from + (2 * size)] >> FeatureShift);
+                }
+            }
+        }
+
+        return groups;
     }
 
     /// <summary>
@@ -221,27 +288,36 @@ internal sealed class PermuteForest
         // (b * width + f) * 128, its lower-byte plane 64 further, so the picks read every plane
         // at a fixed offset from the block. The blend tree picking a lane's plane reads as many
         // as its width (2, 4, 8, 9 or 16), the ones past the features never picked.
+        // Also pixel by pixel for Top: in each group of four pixels (128 bytes), pixel j's upper
+        // byte of feature f at 16j + f, its lower byte 64 further.
         var width = PickWidth(_features);
         var ranks = ArrayPool<byte>.Shared.Rent((width * count * 2) + 64);
+        var packed = ArrayPool<byte>.Shared.Rent((32 * count) + 64);
         var margins = ArrayPool<float>.Shared.Rent(count + 16);
+        var paths = ArrayPool<byte>.Shared.Rent((GroupTrees * Slice * Lanes) + 64);
         try
         {
             fixed (byte* rawRanks = ranks)
+            fixed (byte* rawPacked = packed)
             fixed (float* rawMargins = margins)
+            fixed (byte* rawPaths = paths)
             fixed (byte* tables = _tables)
+            fixed (byte* groupTables = _groupTables)
             fixed (float* acc = dest)
             {
-                var x = (byte*)(((nint)rawRanks + 63) & ~(nint)63);
-                var m = (float*)(((nint)rawMargins + 63) & ~(nint)63);
-                Rank(planes, stride, count, x, width);
+                var x = Align(rawRanks);
+                var pixels = Align(rawPacked);
+                var m = (float*)Align((byte*)rawMargins);
+                var walk = new WalkState(x, pixels, count, width, tables, groupTables, m, (Vector512<byte>*)Align(rawPaths));
+                Rank(planes, stride, count, x, pixels, width);
                 Scramble(acc, m, count, toLanes: true);
                 switch (_features)
                 {
-                    case <= 2: Walk<Pick2>(x, count, width, tables, m); break;
-                    case <= 4: Walk<Pick4>(x, count, width, tables, m); break;
-                    case <= 8: Walk<Pick8>(x, count, width, tables, m); break;
-                    case 9: Walk<Pick9>(x, count, width, tables, m); break;
-                    default: Walk<Pick16>(x, count, width, tables, m); break;
+                    case <= 2: Walk<Pick2>(walk); break;
+                    case <= 4: Walk<Pick4>(walk); break;
+                    case <= 8: Walk<Pick8>(walk); break;
+                    case 9: Walk<Pick9>(walk); break;
+                    default: Walk<Pick16>(walk); break;
                 }
 
                 Scramble(acc, m, count, toLanes: false);
@@ -250,8 +326,32 @@ internal sealed class PermuteForest
         finally
         {
             ArrayPool<byte>.Shared.Return(ranks);
+            ArrayPool<byte>.Shared.Return(packed);
             ArrayPool<float>.Shared.Return(margins);
+            ArrayPool<byte>.Shared.Return(paths);
         }
+    }
+
+    private static unsafe byte* Align(byte* raw) => (byte*)(((nint)raw + 63) & ~(nint)63);
+
+    /// <summary>What a walk reads and writes: ranks as planes and pixel by pixel, tables, margins, the paths of a group of trees.</summary>
+    private readonly unsafe struct WalkState(byte* ranks, byte* pixels, int count, int width, byte* tables, byte* groupTables, float* margins, Vector512<byte>* paths)
+    {
+        public byte* Ranks { get; } = ranks;
+
+        public byte* Pixels { get; } = pixels;
+
+        public int Count { get; } = count;
+
+        public int Width { get; } = width;
+
+        public byte* Tables { get; } = tables;
+
+        public byte* GroupTables { get; } = groupTables;
+
+        public float* Margins { get; } = margins;
+
+        public Vector512<byte>* Paths { get; } = paths;
     }
 
     /// <summary>
@@ -289,9 +389,10 @@ internal sealed class PermuteForest
     /// only every (N/32)th threshold, which sit in two registers (<see cref="_coarse"/>) and are
     /// permuted, not gathered; the rest gathers, eight vectors side by side so their latencies
     /// overlap. (All thirteen steps by gathers took 42 ns per pixel for the nine features of the
-    /// published spectral model; these, 29.)
+    /// published spectral model; these, 29.) Also pixel by pixel for <see cref="Top"/> (see
+    /// <see cref="Accumulate"/>).
     /// </summary>
-    private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, byte* ranks, int width)
+    private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, byte* ranks, byte* pixels, int width)
     {
         fixed (float* x = planes)
         {
@@ -350,6 +451,45 @@ internal sealed class PermuteForest
                 }
             }
         }
+
+        Pack(ranks, pixels, count, width);
+    }
+
+    /// <summary>
+    /// The planes of each block (see <see cref="Accumulate"/>) pixel by pixel for <see cref="Top"/>:
+    /// for the upper and the lower bytes, the 16 planes' 4-byte cells transposed (cell g of
+    /// plane f: pixels 4g .. 4g+3), then each group's bytes from (feature, pixel) to (pixel,
+    /// feature) order by one permute.
+    /// </summary>
+    private static unsafe void Pack(byte* ranks, byte* pixels, int count, int width)
+    {
+        var rows = stackalloc float[GroupTrees * 16];
+        var cells = stackalloc float[GroupTrees * 16];
+        var order = Vector512.Create(
+            (byte)0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60,
+            1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61,
+            2, 6, 10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62,
+            3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63);
+        new Span<float>(rows, GroupTrees * 16).Clear();
+        for (var b = 0; b < count / Lanes; b++)
+        {
+            var block = ranks + (b * 128 * width);
+            var groups = pixels + (b * 2048);
+            for (var half = 0; half < 2; half++)
+            {
+                for (var f = 0; f < Math.Min(width, 16); f++)
+                {
+                    Vector512.Load(block + (f * 128) + (half * 64)).Store((byte*)(rows + (f * 16)));
+                }
+
+                Transpose(rows, cells, 64);
+                for (var g = 0; g < 16; g++)
+                {
+                    // Byte 4f + j (feature f, pixel j) to 16j + f.
+                    Avx512Vbmi.PermuteVar64x8(Vector512.Load((byte*)(cells + (g * 16))), order).Store(groups + (g * 128) + (half * 64));
+                }
+            }
+        }
     }
 
     /// <summary>Eight ranks' upper bytes to <c>o[0..8)</c>, lower bytes to <c>o[64..72)</c>.</summary>
@@ -383,64 +523,150 @@ internal sealed class PermuteForest
     private static unsafe Vector256<int> Search(float* cuts, int step, Vector256<float> v, Vector256<int> r) =>
         r + (Vector256.LessThan(Avx2.GatherVector256(cuts + step - 1, r, 4), v).AsInt32() & Vector256.Create(step));
 
-    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk) in 2 KB.</summary>
+    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk), 2 KB a tree.</summary>
     private const int Slice = 32;
 
     /// <summary>
-    /// Tree by tree (its tables stay in L1 while the pixels pass), level by level over up to
+    /// Group by group of 16 trees: their top levels side by side (<see cref="Top"/>), then tree
+    /// by tree (its tables stay in L1 while the pixels pass) the rest, level by level over up to
     /// 32 blocks, each level's loop compiled for its table size; the last level's decision goes
-    /// straight to the leaves.
+    /// straight to the leaves. The margins get the trees' leaves in tree order.
     /// </summary>
-    private unsafe void Walk<TPick>(byte* ranks, int count, int width, byte* tables, float* acc)
+    private unsafe void Walk<TPick>(WalkState s)
         where TPick : struct, IPick
     {
-        var paths = stackalloc Vector512<byte>[Slice];
-        var blocks = count / Lanes;
-        var block = (nint)128 * width;
+        var blocks = s.Count / Lanes;
+        var block = (nint)128 * s.Width;
         var last = _depth - 1;
-        for (var t = 0; t < _trees; t++)
+        var groupBytes = TopOffset(_top);
+        for (var g = 0; g * GroupTrees < _trees; g++)
         {
-            var tree = tables + (t * _treeBytes);
+            var trees = Math.Min(GroupTrees, _trees - (g * GroupTrees));
             for (var first = 0; first < blocks; first += Slice)
             {
                 var n = Math.Min(Slice, blocks - first);
-                var x = ranks + (first * block);
-                Root(tree, x, block, paths, n);
-                for (var level = 1; level < last; level++)
+                var x = s.Ranks + (first * block);
+                Top(s.GroupTables + (g * groupBytes), s.Pixels + (first * 2048), s.Paths, n);
+                for (var k = 0; k < trees; k++)
                 {
-                    var table = tree + _offsets[level];
-                    switch (level)
+                    var tree = s.Tables + (((g * GroupTrees) + k) * _treeBytes);
+                    var paths = s.Paths + (k * Slice);
+                    for (var level = _top; level < last; level++)
                     {
-                        case <= 6: Level<Table64, TPick>(table, x, block, paths, n); break;
-                        case 7: Level<Table128, TPick>(table, x, block, paths, n); break;
-                        default: throw new InvalidOperationException("a level above the last is at most 7");
+                        var table = tree + _offsets[level];
+                        switch (level)
+                        {
+                            case <= 6: Level<Table64, TPick>(table, x, block, paths, n); break;
+                            case 7: Level<Table128, TPick>(table, x, block, paths, n); break;
+                            default: throw new InvalidOperationException("a level above the last is at most 7");
+                        }
                     }
-                }
 
-                var at = acc + (first * Lanes);
-                var lastTable = tree + _offsets[last];
-                var leaves = tree + _leafOffset;
-                switch (last)
-                {
-                    case <= 6: Last<Table64, TPick>(lastTable, leaves, x, block, paths, n, at); break;
-                    case 7: Last<Table128, TPick>(lastTable, leaves, x, block, paths, n, at); break;
-                    default: Last<Table256, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                    var at = s.Margins + (first * Lanes);
+                    var lastTable = tree + _offsets[last];
+                    var leaves = tree + _leafOffset;
+                    switch (last)
+                    {
+                        case <= 6: Last<Table64, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                        case 7: Last<Table128, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                        default: Last<Table256, TPick>(lastTable, leaves, x, block, paths, n, at); break;
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Level 0 for n blocks: one node, so its feature's planes and index need no lookup; p = 1 where right.</summary>
-    private unsafe void Root(byte* tree, byte* x, nint block, Vector512<byte>* paths, int n)
+    /// <summary>
+    /// Levels 0 .. top-1 of a group of 16 trees for n blocks, four pixels in a vector with the
+    /// 16 trees side by side (lane 4t + j: tree t, pixel j): the node tables of all 16 trees fit
+    /// a permute up to level 4 (256 entries), and the pixel's rank bytes of a lane's feature are
+    /// one permute of the four pixels' 128 bytes, where 64 pixels a vector pick them by a tree
+    /// of 16 blends. The paths come out as tree t's 64 pixels in order (a 16 x 16 transpose of
+    /// 4-byte cells) in <c>paths[t * Slice + b]</c>.
+    /// </summary>
+    private unsafe void Top(byte* tables, byte* pixels, Vector512<byte>* paths, int n)
     {
-        var size = TableBytes(0);
-        var plane = x + (128 * (tree[2 * size] >> FeatureShift));
-        var (upper, lower) = (Vector512.Create(tree[0]), Vector512.Create(tree[size]));
+        var cells = stackalloc Vector512<byte>[GroupTrees];
+        var lane = Vector512<byte>.Indices;
+        var trees = Vector512.ShiftRightLogical(lane, 2);
+        var slots = Vector512.ShiftLeft(lane & Vector512.Create((byte)3), 4);
         for (var b = 0; b < n; b++)
         {
-            var at = plane + (b * block);
-            paths[b] = Next(Vector512<byte>.Zero, Margin(Vector512.Load(at), Vector512.Load(at + 64), upper, lower));
+            var groups = pixels + (b * 2048);
+            for (var k = 0; k < GroupTrees; k++)
+            {
+                cells[k] = trees;
+            }
+
+            for (var level = 0; level < _top; level++)
+            {
+                var at = tables + TopOffset(level);
+                var strip = level == _top - 1;
+                switch (level)
+                {
+                    case <= 2: TopLevel<Table64>(at, groups, cells, slots, level, strip); break;
+                    case 3: TopLevel<Table128>(at, groups, cells, slots, level, strip); break;
+                    default: TopLevel<Table256>(at, groups, cells, slots, level, strip); break;
+                }
+            }
+
+            Transpose((float*)cells, (float*)(paths + b), Slice * Lanes);
         }
+    }
+
+    /// <summary>
+    /// One top level for the 16 vectors of a block: <c>q = 2q + right</c> (q = (t &lt;&lt; level) | p),
+    /// or at the last top level the path alone, <c>2p + right</c>.
+    /// </summary>
+    private static unsafe void TopLevel<TTable>(byte* table, byte* groups, Vector512<byte>* cells, Vector512<byte> slots, int level, bool strip)
+        where TTable : struct, ITable
+    {
+        var size = TTable.Size;
+        var paths = Vector512.Create((byte)((1 << level) - 1));
+        for (var k = 0; k < GroupTrees; k++)
+        {
+            var q = cells[k];
+            var hi = TTable.Lookup(table, q);
+            var lo = TTable.Lookup(table + size, q);
+            var index = TTable.Lookup(table + (2 * size), q) + slots;
+            var (g0, g1) = (Vector512.Load(groups + (k * 128)), Vector512.Load(groups + (k * 128) + 64));
+            var h = Avx512Vbmi.PermuteVar64x8x2(g0, index, g1);
+            var l = Avx512Vbmi.PermuteVar64x8x2(g0, index | Vector512.Create((byte)64), g1);
+            cells[k] = Next(strip ? q & paths : q, Margin(h, l, hi, lo));
+        }
+    }
+
+    /// <summary>
+    /// The 16 x 16 matrix of 4-byte cells at <paramref name="rows"/> (row k: cell t at 4t bytes)
+    /// transposed: row t of the result (cell k: row k's cell t) at <c>columns + t * stride</c>.
+    /// </summary>
+    private static unsafe void Transpose(float* rows, float* columns, nint stride)
+    {
+        var (b0, b1, b2, b3) = LaneForest.Quad(rows);
+        var (b4, b5, b6, b7) = LaneForest.Quad(rows + 64);
+        var (b8, b9, b10, b11) = LaneForest.Quad(rows + 128);
+        var (b12, b13, b14, b15) = LaneForest.Quad(rows + 192);
+        var (c0, c4, c8, c12) = LaneForest.Columns(b0, b4, b8, b12);
+        var (c1, c5, c9, c13) = LaneForest.Columns(b1, b5, b9, b13);
+        var (c2, c6, c10, c14) = LaneForest.Columns(b2, b6, b10, b14);
+        var (c3, c7, c11, c15) = LaneForest.Columns(b3, b7, b11, b15);
+        var s = stride / sizeof(float);
+        c0.Store(columns);
+        c1.Store(columns + s);
+        c2.Store(columns + (2 * s));
+        c3.Store(columns + (3 * s));
+        c4.Store(columns + (4 * s));
+        c5.Store(columns + (5 * s));
+        c6.Store(columns + (6 * s));
+        c7.Store(columns + (7 * s));
+        c8.Store(columns + (8 * s));
+        c9.Store(columns + (9 * s));
+        c10.Store(columns + (10 * s));
+        c11.Store(columns + (11 * s));
+        c12.Store(columns + (12 * s));
+        c13.Store(columns + (13 * s));
+        c14.Store(columns + (14 * s));
+        c15.Store(columns + (15 * s));
     }
 
     /// <summary>
