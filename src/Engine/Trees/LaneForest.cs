@@ -128,43 +128,12 @@ internal sealed class LaneForest
             return null;
         }
 
-        var distinct = new SortedSet<float>[ensemble.FeatureCount];
-        for (var f = 0; f < distinct.Length; f++)
+        if (ThresholdRanks.TryCreate(ensemble, (1 << (31 - FeatureBits - 1)) - 1) is not { } thresholds)
         {
-            distinct[f] = [];
+            return null;
         }
 
-        foreach (var n in ensemble.Nodes)
-        {
-            if (float.IsNaN(n.Threshold))
-            {
-                return null;
-            }
-
-            // -0 and +0 are one threshold: SortedSet compares them equal.
-            distinct[n.Feature].Add(n.Threshold);
-        }
-
-        var cuts = new float[distinct.Length][];
-        for (var f = 0; f < distinct.Length; f++)
-        {
-            var sorted = distinct[f].ToArray();
-            if (sorted.Length >= 1 << (31 - FeatureBits - 1))
-            {
-                return null;
-            }
-
-            var size = 1;
-            while (size <= sorted.Length)
-            {
-                size *= 2;
-            }
-
-            cuts[f] = new float[size];
-            Array.Fill(cuts[f], float.PositiveInfinity);
-            sorted.CopyTo(cuts[f], 0);
-        }
-
+        var cuts = thresholds.Cuts;
         var (nodesPerGroup, leavesPerGroup) = (NodesPerGroupOf(depth, width), LeavesPerGroupOf(depth, width));
         var nodes = new int[GroupsOf(ensemble.TreeCount, width) * nodesPerGroup];
         var leaves = new float[GroupsOf(ensemble.TreeCount, width) * leavesPerGroup];
@@ -179,7 +148,7 @@ internal sealed class LaneForest
                 if (node >= 0)
                 {
                     var split = ensemble.Nodes[node];
-                    var rank = Array.BinarySearch(cuts[split.Feature], 0, distinct[split.Feature].Count, split.Threshold);
+                    var rank = thresholds.IndexOf(split);
                     nodes[(g * nodesPerGroup) + LevelStart(level, width) + (lane << level) + path] = (rank << FeatureBits) | split.Feature;
                     Fill(split.Left, level + 1, 2 * path);
                     Fill(split.Right, level + 1, (2 * path) + 1);
@@ -247,9 +216,7 @@ internal sealed class LaneForest
     /// <summary>
     /// Each pixel's 16 words: for feature f, the count of its thresholds below the value,
     /// shifted by 4 (the words past the features are left as they are: no node reads them).
-    /// A branch-free binary search, 64 pixels at a time in eight independent vectors (one
-    /// vector alone waits on each gather's latency: spectral's nine features took 109 ns per
-    /// pixel that way, 66 with four vectors).
+    /// A branch-free binary search, 64 pixels at a time (<see cref="ThresholdRanks.Search64"/>).
     /// </summary>
     private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, int* words)
     {
@@ -264,31 +231,13 @@ internal sealed class LaneForest
                     var i = 0;
                     for (; i + 64 <= count; i += 64)
                     {
-                        var v = x + (f * stride) + i;
-                        var (v0, v1, v2, v3) = (Vector256.Load(v), Vector256.Load(v + 8), Vector256.Load(v + 16), Vector256.Load(v + 24));
-                        var (v4, v5, v6, v7) = (Vector256.Load(v + 32), Vector256.Load(v + 40), Vector256.Load(v + 48), Vector256.Load(v + 56));
-                        Vector256<int> r0 = default, r1 = default, r2 = default, r3 = default;
-                        Vector256<int> r4 = default, r5 = default, r6 = default, r7 = default;
-                        for (var step = top; step > 0; step >>= 1)
+                        new Span<int>(ranks, 64).Clear();
+                        ThresholdRanks.Search64(cuts, top, x + (f * stride) + i, ranks);
+                        for (var k = 0; k < 64; k += 8)
                         {
-                            r0 = Search(cuts, step, v0, r0);
-                            r1 = Search(cuts, step, v1, r1);
-                            r2 = Search(cuts, step, v2, r2);
-                            r3 = Search(cuts, step, v3, r3);
-                            r4 = Search(cuts, step, v4, r4);
-                            r5 = Search(cuts, step, v5, r5);
-                            r6 = Search(cuts, step, v6, r6);
-                            r7 = Search(cuts, step, v7, r7);
+                            Vector256.ShiftLeft(Vector256.Load(ranks + k), FeatureBits).Store(ranks + k);
                         }
 
-                        Vector256.ShiftLeft(r0, FeatureBits).Store(ranks);
-                        Vector256.ShiftLeft(r1, FeatureBits).Store(ranks + 8);
-                        Vector256.ShiftLeft(r2, FeatureBits).Store(ranks + 16);
-                        Vector256.ShiftLeft(r3, FeatureBits).Store(ranks + 24);
-                        Vector256.ShiftLeft(r4, FeatureBits).Store(ranks + 32);
-                        Vector256.ShiftLeft(r5, FeatureBits).Store(ranks + 40);
-                        Vector256.ShiftLeft(r6, FeatureBits).Store(ranks + 48);
-                        Vector256.ShiftLeft(r7, FeatureBits).Store(ranks + 56);
                         Spread(ranks, 64, words + (i * Lanes) + f);
                     }
 
@@ -298,7 +247,7 @@ internal sealed class LaneForest
                         var v = Vector256.Load(x + (f * stride) + i);
                         for (var step = top; step > 0; step >>= 1)
                         {
-                            r = Search(cuts, step, v, r);
+                            r = ThresholdRanks.Search(cuts, step, v, r);
                         }
 
                         Vector256.ShiftLeft(r, FeatureBits).Store(ranks);
@@ -318,14 +267,6 @@ internal sealed class LaneForest
             slot[k * Lanes] = ranks[k];
         }
     }
-
-    /// <summary>
-    /// One step of the search: where <c>cuts[r + step - 1] &lt; v</c>, all of the next
-    /// <paramref name="step"/> thresholds are below v too, so r grows by step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Search(float* cuts, int step, Vector256<float> v, Vector256<int> r) =>
-        r + (Vector256.LessThan(Avx2.GatherVector256(cuts + step - 1, r, 4), v).AsInt32() & Vector256.Create(step));
 
     private unsafe void Walk(int* words, int count, Span<float> dest)
     {

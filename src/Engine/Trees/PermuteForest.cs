@@ -143,37 +143,12 @@ internal sealed class PermuteForest
             return null;
         }
 
-        var distinct = new SortedSet<float>[ensemble.FeatureCount];
-        for (var f = 0; f < distinct.Length; f++)
+        if (ThresholdRanks.TryCreate(ensemble, MaxThresholds) is not { } thresholds)
         {
-            distinct[f] = [];
+            return null;
         }
 
-        foreach (var n in ensemble.Nodes)
-        {
-            // -0 and +0 are one threshold: SortedSet compares them equal.
-            distinct[n.Feature].Add(n.Threshold);
-        }
-
-        var cuts = new float[distinct.Length][];
-        for (var f = 0; f < distinct.Length; f++)
-        {
-            if (distinct[f].Count > MaxThresholds)
-            {
-                return null;
-            }
-
-            var size = 1;
-            while (size <= distinct[f].Count)
-            {
-                size *= 2;
-            }
-
-            cuts[f] = new float[size];
-            Array.Fill(cuts[f], float.PositiveInfinity);
-            distinct[f].CopyTo(cuts[f], 0);
-        }
-
+        var cuts = thresholds.Cuts;
         var (offsets, leafOffset, treeBytes) = Layout(depth);
         var tables = new byte[ensemble.TreeCount * treeBytes];
         for (var t = 0; t < ensemble.TreeCount; t++)
@@ -186,7 +161,7 @@ internal sealed class PermuteForest
                 if (node >= 0)
                 {
                     var split = ensemble.Nodes[node];
-                    var index = Array.BinarySearch(cuts[split.Feature], 0, distinct[split.Feature].Count, split.Threshold);
+                    var index = thresholds.IndexOf(split);
                     var size = TableBytes(level);
                     tree[offsets[level] + path] = (byte)(index >> 8);
                     tree[offsets[level] + size + path] = (byte)index;
@@ -394,6 +369,7 @@ internal sealed class PermuteForest
     /// </summary>
     private unsafe void Rank(ReadOnlySpan<float> planes, int stride, int count, byte* ranks, byte* pixels, int width)
     {
+        var start = stackalloc int[Lanes];
         fixed (float* x = planes)
         {
             for (var f = 0; f < _features; f++)
@@ -422,31 +398,17 @@ internal sealed class PermuteForest
                             }
                         }
 
-                        var (v0, v1, v2, v3) = (Vector256.Load(v), Vector256.Load(v + 8), Vector256.Load(v + 16), Vector256.Load(v + 24));
-                        var (v4, v5, v6, v7) = (Vector256.Load(v + 32), Vector256.Load(v + 40), Vector256.Load(v + 48), Vector256.Load(v + 56));
-                        var (r0, r1, r2, r3) = (c0.GetLower(), c0.GetUpper(), c1.GetLower(), c1.GetUpper());
-                        var (r4, r5, r6, r7) = (c2.GetLower(), c2.GetUpper(), c3.GetLower(), c3.GetUpper());
-                        for (var step = fine; step > 0; step >>= 1)
-                        {
-                            r0 = Search(cuts, step, v0, r0);
-                            r1 = Search(cuts, step, v1, r1);
-                            r2 = Search(cuts, step, v2, r2);
-                            r3 = Search(cuts, step, v3, r3);
-                            r4 = Search(cuts, step, v4, r4);
-                            r5 = Search(cuts, step, v5, r5);
-                            r6 = Search(cuts, step, v6, r6);
-                            r7 = Search(cuts, step, v7, r7);
-                        }
+                        c0.Store(start);
+                        c1.Store(start + 16);
+                        c2.Store(start + 32);
+                        c3.Store(start + 48);
+                        ThresholdRanks.Search64(cuts, fine, v, start);
 
                         var o = ranks + ((i / Lanes) * 128 * width) + (f * 128);
-                        StoreBytes(r0, o);
-                        StoreBytes(r1, o + 8);
-                        StoreBytes(r2, o + 16);
-                        StoreBytes(r3, o + 24);
-                        StoreBytes(r4, o + 32);
-                        StoreBytes(r5, o + 40);
-                        StoreBytes(r6, o + 48);
-                        StoreBytes(r7, o + 56);
+                        for (var k = 0; k < Lanes; k += 8)
+                        {
+                            StoreBytes(Vector256.Load(start + k), o + k);
+                        }
                     }
                 }
             }
@@ -514,14 +476,6 @@ internal sealed class PermuteForest
         var cut = Avx512F.PermuteVar16x32x2(lower, entry, upper);
         return r + (Vector512.LessThan(cut, v).AsInt32() & Vector512.Create(step));
     }
-
-    /// <summary>
-    /// One step of the search: where <c>cuts[r + step - 1] &lt; v</c>, all of the next
-    /// <paramref name="step"/> thresholds are below v too, so r grows by step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> Search(float* cuts, int step, Vector256<float> v, Vector256<int> r) =>
-        r + (Vector256.LessThan(Avx2.GatherVector256(cuts + step - 1, r, 4), v).AsInt32() & Vector256.Create(step));
 
     /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk), 2 KB a tree.</summary>
     private const int Slice = 32;
