@@ -30,7 +30,7 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as sixteen trees per vector, or eight with AVX2 (<see cref="TreeKernel.Lanes"/>); null where it does not suit.</summary>
     private readonly LaneForest? _lanes;
 
-    /// <summary>The ensemble as 16-bit ranks walked by register permutes (<see cref="TreeKernel.Permutes"/>); null where it does not suit.</summary>
+    /// <summary>The ensemble as two-byte ranks walked by register permutes (<see cref="TreeKernel.Permutes"/>); null where it does not suit.</summary>
     private readonly PermuteForest? _permutes;
 
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
@@ -575,7 +575,7 @@ internal enum TreeKernel
     /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector (AVX-512) or eight (AVX2); others as <see cref="Avx512"/>.</summary>
     Lanes,
 
-    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="PermuteForest"/>, 32 pixels per vector, every lookup a register permute (AVX-512 BW); others as <see cref="Lanes"/>.</summary>
+    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="PermuteForest"/>, 64 pixels per vector, every lookup a register permute (AVX-512 VBMI); others as <see cref="Lanes"/>.</summary>
     Permutes,
 
     /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Permutes"/>.</summary>

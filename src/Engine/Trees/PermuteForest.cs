@@ -75,10 +75,11 @@ internal sealed class PermuteForest
     private readonly float[][] _coarse;
 
     /// <summary>
-    /// Per tree <see cref="_treeBytes"/> bytes: for each level 0 .. depth-1 (at
-    /// <see cref="_offsets"/>) its indices' upper bytes, lower bytes and features (shifted by
-    /// <see cref="FeatureShift"/>), <see cref="TableBytes"/> each; then the leaves' four byte
-    /// planes, lowest first, <see cref="LeafPlaneBytes"/> each.
+    /// Per tree <see cref="_treeBytes"/> bytes: for each level top .. depth-1 (at
+    /// <see cref="_offsets"/>; the levels above are in <see cref="_groupTables"/> only) its
+    /// indices' upper bytes, lower bytes and features (shifted by <see cref="FeatureShift"/>),
+    /// <see cref="TableBytes"/> each; then the leaves' four byte planes, lowest first,
+    /// <see cref="LeafPlaneBytes"/> each.
     /// </summary>
     private readonly byte[] _tables;
 
@@ -117,7 +118,7 @@ internal sealed class PermuteForest
     {
         var offsets = new int[depth];
         var at = 0;
-        for (var level = 0; level < depth; level++)
+        for (var level = TopOf(depth); level < depth; level++)
         {
             offsets[level] = at;
             at += 3 * TableBytes(level);
@@ -130,14 +131,14 @@ internal sealed class PermuteForest
     /// The layout of a summed ensemble, or null where it does not suit: an average, fewer than
     /// 8 trees, more than 16 features, a tree deeper than 9 or no tree deeper than 1, fewer than
     /// a quarter of the leaves complete trees of that depth would have (sparse trees: every
-    /// pixel walks the full depth here), a NaN threshold, or more than 16,383 distinct
-    /// thresholds of a feature.
+    /// pixel walks the full depth here), or (<see cref="ThresholdRanks.TryCreate"/>) a NaN
+    /// threshold or more than 16,383 distinct thresholds of a feature.
     /// </summary>
     public static PermuteForest? TryCreate(TreeEnsemble ensemble)
     {
         var depth = ensemble.MaxDepth;
         if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < 8 || ensemble.FeatureCount > MaxFeatures
-            || depth < MinDepth || depth > MaxDepth || ensemble.HasNaNThreshold
+            || depth < MinDepth || depth > MaxDepth
             || (long)ensemble.TreeCount << depth > 4L * ensemble.Leaves.Length)
         {
             return null;
@@ -150,10 +151,14 @@ internal sealed class PermuteForest
 
         var cuts = thresholds.Cuts;
         var (offsets, leafOffset, treeBytes) = Layout(depth);
+        var (top, groupBytes) = (TopOf(depth), TopOffset(TopOf(depth)));
         var tables = new byte[ensemble.TreeCount * treeBytes];
+        var groupTables = new byte[((ensemble.TreeCount + GroupTrees - 1) / GroupTrees) * groupBytes];
         for (var t = 0; t < ensemble.TreeCount; t++)
         {
             var tree = tables.AsSpan(t * treeBytes, treeBytes);
+            var group = (t / GroupTrees) * groupBytes;
+            var lane = t % GroupTrees;
             Fill(tree, ensemble.Roots[t], 0, 0);
 
             void Fill(Span<byte> tree, int node, int level, int path)
@@ -162,16 +167,24 @@ internal sealed class PermuteForest
                 {
                     var split = ensemble.Nodes[node];
                     var index = thresholds.IndexOf(split);
-                    var size = TableBytes(level);
-                    tree[offsets[level] + path] = (byte)(index >> 8);
-                    tree[offsets[level] + size + path] = (byte)index;
-                    tree[offsets[level] + (2 * size) + path] = (byte)(split.Feature << FeatureShift);
+                    if (level < top)
+                    {
+                        // Top's tables: tree t's node at path p at entry (t << level) | p, the feature unshifted.
+                        var (at, size) = (group + TopOffset(level) + (lane << level) + path, TopTableBytes(level));
+                        (groupTables[at], groupTables[at + size], groupTables[at + (2 * size)]) = ((byte)(index >> 8), (byte)index, (byte)split.Feature);
+                    }
+                    else
+                    {
+                        var (at, size) = (offsets[level] + path, TableBytes(level));
+                        (tree[at], tree[at + size], tree[at + (2 * size)]) = ((byte)(index >> 8), (byte)index, (byte)(split.Feature << FeatureShift));
+                    }
+
                     Fill(tree, split.Left, level + 1, 2 * path);
                     Fill(tree, split.Right, level + 1, (2 * path) + 1);
                     return;
                 }
 
-                // A leaf above the bottom: the slots under it keep index 0 and feature 0
+                // A leaf above the bottom: the slots under it (in either table) keep index 0 and feature 0
                 // (either way is right) and every leaf slot under it holds its value. Leaf
                 // slot s = 2p + d (p the path before the last level, d its decision) is entry
                 // p mod 128 of table 2 * (p >> 7) + d in each byte plane.
@@ -189,7 +202,7 @@ internal sealed class PermuteForest
             }
         }
 
-        return new PermuteForest(cuts, tables, GroupTables(tables, ensemble.TreeCount, depth), depth, ensemble.TreeCount, ensemble.FeatureCount);
+        return new PermuteForest(cuts, tables, groupTables, depth, ensemble.TreeCount, ensemble.FeatureCount);
     }
 
     /// <summary>Trees side by side in <see cref="Top"/>: sixteen, with four pixels each, in 64 byte lanes (lane 4t + j).</summary>
@@ -203,6 +216,9 @@ internal sealed class PermuteForest
 
     private static int TopTableBytes(int level) => Math.Max(64, GroupTrees << level);
 
+    /// <summary>Bytes of a block's ranks pixel by pixel for <see cref="Top"/>: 16 groups of four pixels, 128 bytes each.</summary>
+    private const int PackedBlockBytes = 16 * 128;
+
     private static int TopOffset(int level)
     {
         var at = 0;
@@ -212,34 +228,6 @@ internal sealed class PermuteForest
         }
 
         return at;
-    }
-
-    /// <summary>The top levels of each group of 16 trees, from the trees' own tables (features unshifted).</summary>
-    private static byte[] GroupTables(byte[] tables, int trees, int depth)
-    {
-        var (offsets, _, treeBytes) = Layout(depth);
-        var top = TopOf(depth);
-        var groupBytes = TopOffset(top);
-        var groups = new byte[((trees + GroupTrees - 1) / GroupTrees) * groupBytes];
-        for (var t = 0; t < trees; t++)
-        {
-            var lane = t % GroupTrees;
-            var group = groups.AsSpan((t / GroupTrees) * groupBytes, groupBytes);
-            for (var level = 0; level < top; level++)
-            {
-                var (size, topSize) = (TableBytes(level), TopTableBytes(level));
-                for (var path = 0; path < 1 << level; path++)
-                {
-                    var from = (t * treeBytes) + offsets[level] + path;
-                    var to = TopOffset(level) + (lane << level) + path;
-                    group[to] = tables[from];
-                    group[to + topSize] = tables[from + size];
-                    group[to + (2 * topSize)] = (byte)(tables[from + (2 * size)] >> FeatureShift);
-                }
-            }
-        }
-
-        return groups;
     }
 
     /// <summary>
@@ -267,7 +255,7 @@ internal sealed class PermuteForest
         // byte of feature f at 16j + f, its lower byte 64 further.
         var width = PickWidth(_features);
         var ranks = ArrayPool<byte>.Shared.Rent((width * count * 2) + 64);
-        var packed = ArrayPool<byte>.Shared.Rent((32 * count) + 64);
+        var packed = ArrayPool<byte>.Shared.Rent((PackedBlockBytes * (count / Lanes)) + 64);
         var margins = ArrayPool<float>.Shared.Rent(count + 16);
         var paths = ArrayPool<byte>.Shared.Rent((GroupTrees * Slice * Lanes) + 64);
         try
@@ -425,18 +413,18 @@ internal sealed class PermuteForest
     /// </summary>
     private static unsafe void Pack(byte* ranks, byte* pixels, int count, int width)
     {
-        var rows = stackalloc float[GroupTrees * 16];
-        var cells = stackalloc float[GroupTrees * 16];
+        var rows = stackalloc float[16 * 16];
+        var cells = stackalloc float[16 * 16];
         var order = Vector512.Create(
             (byte)0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60,
             1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 61,
             2, 6, 10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62,
             3, 7, 11, 15, 19, 23, 27, 31, 35, 39, 43, 47, 51, 55, 59, 63);
-        new Span<float>(rows, GroupTrees * 16).Clear();
+        new Span<float>(rows, 16 * 16).Clear();
         for (var b = 0; b < count / Lanes; b++)
         {
             var block = ranks + (b * 128 * width);
-            var groups = pixels + (b * 2048);
+            var groups = pixels + (b * PackedBlockBytes);
             for (var half = 0; half < 2; half++)
             {
                 for (var f = 0; f < Math.Min(width, 16); f++)
@@ -500,7 +488,7 @@ internal sealed class PermuteForest
             {
                 var n = Math.Min(Slice, blocks - first);
                 var x = s.Ranks + (first * block);
-                Top(s.GroupTables + (g * groupBytes), s.Pixels + (first * 2048), s.Paths, n);
+                Top(s.GroupTables + (g * groupBytes), s.Pixels + (first * PackedBlockBytes), s.Paths, n);
                 for (var k = 0; k < trees; k++)
                 {
                     var tree = s.Tables + (((g * GroupTrees) + k) * _treeBytes);
@@ -546,7 +534,7 @@ internal sealed class PermuteForest
         var slots = Vector512.ShiftLeft(lane & Vector512.Create((byte)3), 4);
         for (var b = 0; b < n; b++)
         {
-            var groups = pixels + (b * 2048);
+            var groups = pixels + (b * PackedBlockBytes);
             for (var k = 0; k < GroupTrees; k++)
             {
                 cells[k] = trees;
