@@ -561,16 +561,17 @@ internal sealed class PermuteForest
     /// or at the last top level the path alone, <c>2p + right</c>.
     /// </summary>
     private static unsafe void TopLevel<TTable>(byte* table, byte* groups, Vector512<byte>* cells, Vector512<byte> slots, int level, bool strip)
-        where TTable : struct, ITable
+        where TTable : struct, ITable<TTable>
     {
         var size = TTable.Size;
+        var (his, los, indices) = (TTable.Load(table), TTable.Load(table + size), TTable.Load(table + (2 * size)));
         var paths = Vector512.Create((byte)((1 << level) - 1));
         for (var k = 0; k < GroupTrees; k++)
         {
             var q = cells[k];
-            var hi = TTable.Lookup(table, q);
-            var lo = TTable.Lookup(table + size, q);
-            var index = TTable.Lookup(table + (2 * size), q) + slots;
+            var hi = his.Lookup(q);
+            var lo = los.Lookup(q);
+            var index = indices.Lookup(q) + slots;
             var (g0, g1) = (Vector512.Load(groups + (k * 128)), Vector512.Load(groups + (k * 128) + 64));
             var h = Avx512Vbmi.PermuteVar64x8x2(g0, index, g1);
             var l = Avx512Vbmi.PermuteVar64x8x2(g0, index | Vector512.Create((byte)64), g1);
@@ -635,67 +636,101 @@ internal sealed class PermuteForest
     /// the level's tables at <paramref name="table"/>, block b's ranks at <c>x + b * block</c>.
     /// </summary>
     private unsafe void Level<TTable, TPick>(byte* table, byte* x, nint block, Vector512<byte>* paths, int n)
-        where TTable : struct, ITable
+        where TTable : struct, ITable<TTable>
         where TPick : struct, IPick
     {
         var size = TTable.Size;
+        var (his, los, features) = (TTable.Load(table), TTable.Load(table + size), TTable.Load(table + (2 * size)));
         var xb = x;
         for (var b = 0; b < n; b++, xb += block)
         {
             var p = paths[b];
-            paths[b] = Next(p, Decide<TTable, TPick>(table, size, xb, p));
+            paths[b] = Next(p, Decide<TTable, TPick>(his, los, features, xb, p));
         }
     }
 
     /// <summary>The node's decision for 64 lanes at paths p: right where the <see cref="Margin"/> is positive.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<sbyte> Decide<TTable, TPick>(byte* table, int size, byte* xb, Vector512<byte> p)
-        where TTable : struct, ITable
+    private static unsafe Vector512<sbyte> Decide<TTable, TPick>(in TTable his, in TTable los, in TTable features, byte* xb, Vector512<byte> p)
+        where TTable : struct, ITable<TTable>
         where TPick : struct, IPick
     {
-        var hi = TTable.Lookup(table, p);
-        var lo = TTable.Lookup(table + size, p);
-        var feature = TTable.Lookup(table + (2 * size), p);
+        var hi = his.Lookup(p);
+        var lo = los.Lookup(p);
+        var feature = features.Lookup(p);
         var (h, l) = TPick.Pick(xb, feature);
         return Margin(h, l, hi, lo);
     }
 
     /// <summary>
-    /// The last level for n blocks, its decision d picking each leaf byte among four 128-entry
-    /// tables by (bit 7 of p, d); the four bytes interleaved into floats and added to the
-    /// margins (in the lane order of <see cref="Scramble"/>).
+    /// The last level for n blocks: first every block's decision d; then each leaf byte picked
+    /// among four 128-entry tables by (bit 7 of p, d), two byte planes a pass so that their
+    /// 16 registers of tables stay loaded (one pass with the tables read in place took 162 ns
+    /// per pixel for the published spectral model, these 153); the four bytes interleaved
+    /// into floats and added to the margins (in the lane order of <see cref="Scramble"/>).
     /// </summary>
     private unsafe void Last<TTable, TPick>(byte* table, byte* leaves, byte* x, nint block, Vector512<byte>* paths, int n, float* acc)
-        where TTable : struct, ITable
+        where TTable : struct, ITable<TTable>
         where TPick : struct, IPick
     {
         var size = TTable.Size;
+        var rights = stackalloc Vector512<byte>[Slice];
+        var words = stackalloc Vector512<ushort>[2 * Slice];
+        var (his, los, features) = (TTable.Load(table), TTable.Load(table + size), TTable.Load(table + (2 * size)));
         var xb = x;
         for (var b = 0; b < n; b++, xb += block)
         {
-            var p = paths[b];
-            var right = Vector512.GreaterThan(Decide<TTable, TPick>(table, size, xb, p), Vector512<sbyte>.Zero).AsByte();
-            var b0 = LeafByte(leaves, p, right);
-            var b1 = LeafByte(leaves + LeafPlaneBytes, p, right);
-            var b2 = LeafByte(leaves + (2 * LeafPlaneBytes), p, right);
-            var b3 = LeafByte(leaves + (3 * LeafPlaneBytes), p, right);
-            var (w0, w1) = (Avx512BW.UnpackLow(b0, b1).AsUInt16(), Avx512BW.UnpackHigh(b0, b1).AsUInt16());
-            var (w2, w3) = (Avx512BW.UnpackLow(b2, b3).AsUInt16(), Avx512BW.UnpackHigh(b2, b3).AsUInt16());
-            var a = acc + (b * Lanes);
-            (Vector512.Load(a) + Avx512BW.UnpackLow(w0, w2).AsSingle()).Store(a);
-            (Vector512.Load(a + 16) + Avx512BW.UnpackHigh(w0, w2).AsSingle()).Store(a + 16);
-            (Vector512.Load(a + 32) + Avx512BW.UnpackLow(w1, w3).AsSingle()).Store(a + 32);
-            (Vector512.Load(a + 48) + Avx512BW.UnpackHigh(w1, w3).AsSingle()).Store(a + 48);
+            rights[b] = Vector512.GreaterThan(Decide<TTable, TPick>(his, los, features, xb, paths[b]), Vector512<sbyte>.Zero).AsByte();
+        }
+
+        // Two planes at a time, their tables in registers: bytes 0 and 1 interleaved into
+        // words, then bytes 2 and 3, and the words into floats.
+        var (p0, p1) = (LeafPlane.Load(leaves), LeafPlane.Load(leaves + LeafPlaneBytes));
+        for (var b = 0; b < n; b++)
+        {
+            var (p, right) = (paths[b], rights[b]);
+            var (b0, b1) = (p0.Byte(p, right), p1.Byte(p, right));
+            words[2 * b] = Avx512BW.UnpackLow(b0, b1).AsUInt16();
+            words[(2 * b) + 1] = Avx512BW.UnpackHigh(b0, b1).AsUInt16();
+        }
+
+        var (p2, p3) = (LeafPlane.Load(leaves + (2 * LeafPlaneBytes)), LeafPlane.Load(leaves + (3 * LeafPlaneBytes)));
+        for (var b = 0; b < n; b++)
+        {
+            var (p, right) = (paths[b], rights[b]);
+            var (b2, b3) = (p2.Byte(p, right), p3.Byte(p, right));
+            Add(acc + (b * Lanes), words[2 * b], words[(2 * b) + 1], Avx512BW.UnpackLow(b2, b3).AsUInt16(), Avx512BW.UnpackHigh(b2, b3).AsUInt16());
         }
     }
 
-    /// <summary>One leaf byte plane at (p, d): table 2 * (bit 7 of p) + d, entry p mod 128.</summary>
+    /// <summary>
+    /// The floats of 64 lanes from their bytes' words (w0, w1: bytes 0 and 1 of lanes 0-7,
+    /// 16-23, ... and 8-15, 24-31, ...; w2, w3 bytes 2 and 3 alike) added to the margins at a.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<byte> LeafByte(byte* plane, Vector512<byte> p, Vector512<byte> right)
+    private static unsafe void Add(float* a, Vector512<ushort> w0, Vector512<ushort> w1, Vector512<ushort> w2, Vector512<ushort> w3)
     {
-        var low = Vector512.ConditionalSelect(right, Table128.Lookup(plane + 128, p), Table128.Lookup(plane, p));
-        var upper = Vector512.ConditionalSelect(right, Table128.Lookup(plane + 384, p), Table128.Lookup(plane + 256, p));
-        return Avx512BW.BlendVariable(low, upper, p);
+        (Vector512.Load(a) + Avx512BW.UnpackLow(w0, w2).AsSingle()).Store(a);
+        (Vector512.Load(a + 16) + Avx512BW.UnpackHigh(w0, w2).AsSingle()).Store(a + 16);
+        (Vector512.Load(a + 32) + Avx512BW.UnpackLow(w1, w3).AsSingle()).Store(a + 32);
+        (Vector512.Load(a + 48) + Avx512BW.UnpackHigh(w1, w3).AsSingle()).Store(a + 48);
+    }
+
+    /// <summary>A leaf byte plane's four 128-entry tables in registers.</summary>
+    private readonly unsafe struct LeafPlane(Table128 left, Table128 right, Table128 upperLeft, Table128 upperRight)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static LeafPlane Load(byte* plane) =>
+            new(Table128.Load(plane), Table128.Load(plane + 128), Table128.Load(plane + 256), Table128.Load(plane + 384));
+
+        /// <summary>The byte at (p, d): table 2 * (bit 7 of p) + d, entry p mod 128.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<byte> Byte(Vector512<byte> p, Vector512<byte> d)
+        {
+            var low = Vector512.ConditionalSelect(d, right.Lookup(p), left.Lookup(p));
+            var upper = Vector512.ConditionalSelect(d, upperRight.Lookup(p), upperLeft.Lookup(p));
+            return Avx512BW.BlendVariable(low, upper, p);
+        }
     }
 
     /// <summary>Planes the blend tree for <paramref name="features"/> features reads.</summary>
@@ -794,40 +829,58 @@ internal sealed class PermuteForest
     private static Vector512<byte> Blend(Vector512<byte> sign, Vector512<byte> b, Vector512<byte> a) =>
         Avx512BW.BlendVariable(a, b, sign);
 
-    /// <summary><c>table[p]</c> per byte lane, for one table size.</summary>
-    private unsafe interface ITable
+    /// <summary>
+    /// <c>table[p]</c> per byte lane, for one table size: the table's registers loaded once
+    /// (<see cref="ITable{TSelf}.Load"/>) before a loop over blocks or vectors, as the JIT does
+    /// not hoist the loads itself, and every load takes a slot of the load ports the picks and
+    /// the permutes' second operands already keep busy.
+    /// </summary>
+    private unsafe interface ITable<TSelf>
+        where TSelf : struct, ITable<TSelf>
     {
         static abstract int Size { get; }
 
-        static abstract Vector512<byte> Lookup(byte* table, Vector512<byte> p);
+        static abstract TSelf Load(byte* table);
+
+        Vector512<byte> Lookup(Vector512<byte> p);
     }
 
     /// <summary>Up to 64 entries: one permute (p below 64).</summary>
-    private readonly unsafe struct Table64 : ITable
+    private readonly unsafe struct Table64(Vector512<byte> entries) : ITable<Table64>
     {
         public static int Size => 64;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8(Vector512.Load(table), p);
+        public static Table64 Load(byte* table) => new(Vector512.Load(table));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<byte> Lookup(Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8(entries, p);
     }
 
     /// <summary>128 entries: one two-register permute (bit 7 of p ignored).</summary>
-    private readonly unsafe struct Table128 : ITable
+    private readonly unsafe struct Table128(Vector512<byte> lower, Vector512<byte> upper) : ITable<Table128>
     {
         public static int Size => 128;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) =>
-            Avx512Vbmi.PermuteVar64x8x2(Vector512.Load(table), p, Vector512.Load(table + 64));
+        public static Table128 Load(byte* table) => new(Vector512.Load(table), Vector512.Load(table + 64));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<byte> Lookup(Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8x2(lower, p, upper);
+
     }
 
     /// <summary>256 entries: two 128-entry lookups blended on bit 7 of p.</summary>
-    private readonly unsafe struct Table256 : ITable
+    private readonly unsafe struct Table256(Vector512<byte> a, Vector512<byte> b, Vector512<byte> c, Vector512<byte> d) : ITable<Table256>
     {
         public static int Size => 256;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<byte> Lookup(byte* table, Vector512<byte> p) =>
-            Avx512BW.BlendVariable(Table128.Lookup(table, p), Table128.Lookup(table + 128, p), p);
+        public static Table256 Load(byte* table) =>
+            new(Vector512.Load(table), Vector512.Load(table + 64), Vector512.Load(table + 128), Vector512.Load(table + 192));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<byte> Lookup(Vector512<byte> p) =>
+            Avx512BW.BlendVariable(Avx512Vbmi.PermuteVar64x8x2(a, p, b), Avx512Vbmi.PermuteVar64x8x2(c, p, d), p);
     }
 }
