@@ -29,6 +29,8 @@ public sealed class PermuteForestTests
     [InlineData(20, 9, 9, 700, 5000)]
     [InlineData(20, 8, 16, 300, 3000)]
     [InlineData(10, 9, 3, 200, 16000)]
+    [InlineData(12, 7, 2, 300, 120)] // about 120 thresholds a feature: two medium search steps
+    [InlineData(12, 8, 2, 300, 250)] // about 250: three
     public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int gridSize)
     {
         if (!PermuteForest.RunsHere)
