@@ -40,6 +40,15 @@ namespace S2CloudMask.Engine.Trees;
 /// against 423-443 without.
 /// </para>
 /// <para>
+/// Every loop loads its tables into registers before it starts (<see cref="ITable{TSelf}"/>):
+/// the JIT re-read them for every block and vector (twelve loads a vector for Top's 256-entry
+/// tables), and the loads, with the picks' planes, kept the load ports busy: 199-210 ns per
+/// pixel before, 152-159 after (published spectral, clear-scene chunks, on the EPYC).
+/// Tried and no faster: Top at eight trees by eight pixels down to level 5; levels 5 and 6
+/// two trees by 32 pixels, the rank bytes permuted out of pixel-major groups (3 % less);
+/// levels 5-8 of a block in one pass (a quarter slower: one long chain per block).
+/// </para>
+/// <para>
 /// The blocks' paths are kept in memory and each level runs over all the blocks of a chunk:
 /// the chain of dependent permutes of one block is long, and the core overlaps several blocks'
 /// (a C model: 424 ns per pixel with one block at a time, 170-210 with eight).
