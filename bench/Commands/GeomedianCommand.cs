@@ -33,14 +33,10 @@ internal static class GeomedianCommand
         var scaling = new Scaling(1e-4, 0, null);
         var pixels = side * side;
 
-        // Warm up for a second, as the throughput command does: the JIT's tiered compilation
-        // otherwise leaves the hot loops in unoptimised code for the first runs.
+        // Warm up until the JIT has promoted the hot methods (see WarmUp).
         var warm = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads);
-        var warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
-        while (Stopwatch.GetTimestamp() < warmUntil)
-        {
-            warm = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads);
-        }
+        var warmUp = WarmUp.Run(() => warm = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads));
+        Console.WriteLine(WarmUp.Describe(warmUp));
 
         var repeats = Math.Max(1, (int)Math.Ceiling(MinRunSeconds / Math.Max(warm.Elapsed.TotalSeconds, 1e-6)));
         Console.WriteLine(

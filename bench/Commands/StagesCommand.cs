@@ -51,14 +51,9 @@ internal static class StagesCommand
         var best = Enumerable.Repeat(double.MaxValue, stages).ToArray();
         var bestTotal = double.MaxValue;
 
-        // Warm-up of at least a second, so tiered JIT has promoted the kernels (a single
-        // short pass leaves TensorPrimitives.Log at tier 0, several times slower).
-        var warm = Stopwatch.GetTimestamp();
-        do
-        {
-            Classify(model, obs, reference, 1);
-        }
-        while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 1);
+        // Warm up until the JIT has promoted the kernels (see WarmUp; a single short pass
+        // leaves TensorPrimitives.Log at tier 0, several times slower).
+        WarmUp.Run(() => Classify(model, obs, reference, 1));
 
         for (var r = 0; r < runs; r++)
         {

@@ -46,18 +46,9 @@ internal static class ThroughputCommand
             $"# {model.Name}: {model.Features.FeatureCount} features, {model.Ensemble.TreeCount} tree(s) of depth <= {model.Ensemble.MaxDepth}, " +
             $"opening {model.Opening}, reference {(reference is null ? "no" : "yes")}; image {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx ({repeats} x clear scene); {threads} thread(s)");
 
-        // Warm up once, and on until a second has passed: tiered JIT promotes hot methods to
-        // optimised code only after ~100 ms without new compilations, in the background.
-        var warmups = 0;
-        var warm = Stopwatch.GetTimestamp();
-        do
-        {
-            CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, dest, options);
-            warmups++;
-        }
-        while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 1);
-
-        Console.WriteLine($"# warm-up: {warmups} run(s)");
+        // Warm up until the JIT has promoted the hot methods (see WarmUp).
+        var warm = WarmUp.Run(() => CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, dest, options));
+        Console.WriteLine(WarmUp.Describe(warm));
         var rates = new List<double>();
         for (var r = 1; r <= runs; r++)
         {
