@@ -8,7 +8,8 @@
 #   KERNELS=1 bench/compare.sh       # also run the BenchmarkDotNet kernels (a few minutes)
 #
 # Each side: RUNS separate processes per workload, taking turns (ours, reference, ours, ...).
-# Ours warms up for a second before its one timed run; the reference loads the pickles and
+# Ours warms up (at least a second, until the JIT has stopped compiling) before its one
+# timed run; the reference loads the pickles and
 # times one proba call, as reference.py bench does. Medians are taken here.
 set -euo pipefail
 
@@ -218,9 +219,9 @@ classifier of an out-of-cache image can beat it.
 
 $TABLE
 
-Runs in the order taken (ours, each a process warmed up for at least one run and 1 s, then
-timing back-to-back passes over the image for at least 0.5 s / reference, one process and
-one call each; the sides took turns).
+Runs in the order taken (ours, each a process warmed up until the JIT had stopped compiling,
+at least 1 s, then timing back-to-back passes over the image for at least 0.5 s / reference,
+one process and one call each; the sides took turns).
 "Busy cores" is our process's CPU time over wall time: below $(nproc) on a $(nproc)-core machine
 means other work held a core or the engine did not keep every core busy.
 
