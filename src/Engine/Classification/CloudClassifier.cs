@@ -198,10 +198,17 @@ public static class CloudClassifier
             var bands = model.Bands.Count;
             var nf = model.Features.FeatureCount;
 
-            var obsPlanes = pool.Rent(bands * chunk);
-            var refPlanes = reference is null ? [] : pool.Rent(bands * chunk);
-            var featurePlanes = pool.Rent(nf * chunk);
-            var scratch = pool.Rent(Math.Max(1, model.Features.ScratchLength(chunk)));
+            // The chunk's planes start on cache lines (64-byte vectors across two lines cost
+            // two accesses), from this thread's pinned buffer.
+            var sizes = new[] { bands * chunk, reference is null ? 0 : bands * chunk, nf * chunk, Math.Max(1, model.Features.ScratchLength(chunk)) };
+            var (buffer, at) = AlignedFloats.ForThisThread(sizes.Sum(AlignedFloats.Round));
+            var obsPlanes = buffer.AsSpan(at, sizes[0]);
+            at += AlignedFloats.Round(sizes[0]);
+            var refPlanes = buffer.AsSpan(at, sizes[1]);
+            at += AlignedFloats.Round(sizes[1]);
+            var featurePlanes = buffer.AsSpan(at, sizes[2]);
+            at += AlignedFloats.Round(sizes[2]);
+            var scratch = buffer.AsSpan(at, sizes[3]);
             float[]? block = opening ? pool.Rent(inPixels) : null;
             float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width)) : null;
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
@@ -222,7 +229,7 @@ public static class CloudClassifier
                     if (nodata is not null)
                     {
                         // Band 0 alone tells: the decoder makes every band NaN when one is nodata.
-                        FloatSpans.MarkNaN(obsPlanes.AsSpan(0, count), nodata.AsSpan(done, count));
+                        FloatSpans.MarkNaN(obsPlanes[..count], nodata.AsSpan(done, count));
                     }
 
                     clock?.Lap(ClassifyStage.Decode);
@@ -240,7 +247,7 @@ public static class CloudClassifier
                     var anyUndefined = false;
                     for (var f = 0; someUndefined && f < nf; f++)
                     {
-                        var plane = featurePlanes.AsSpan(f * chunk, count);
+                        var plane = featurePlanes.Slice(f * chunk, count);
                         if (!FloatSpans.ContainsNaN(plane))
                         {
                             continue;
@@ -286,15 +293,7 @@ public static class CloudClassifier
             }
             finally
             {
-                pool.Return(obsPlanes);
-                if (reference is not null)
-                {
-                    pool.Return(refPlanes);
-                }
-
-                pool.Return(featurePlanes);
                 ArrayPool<byte>.Shared.Return(undefined);
-                pool.Return(scratch);
                 if (block is not null)
                 {
                     pool.Return(block);
