@@ -414,18 +414,10 @@ internal sealed class PermuteForest
                                     var (step, shift) = (unit >> (k + 1), unitShift - k);
                                     switch (k)
                                     {
-                                        case 0:
-                                            (c0, c1, c2, c3) = (Medium1(table, step, shift, w0, c0), Medium1(table, step, shift, w1, c1), Medium1(table, step, shift, w2, c2), Medium1(table, step, shift, w3, c3));
-                                            break;
-                                        case 1:
-                                            (c0, c1, c2, c3) = (Medium2(table, step, shift, w0, c0), Medium2(table, step, shift, w1, c1), Medium2(table, step, shift, w2, c2), Medium2(table, step, shift, w3, c3));
-                                            break;
-                                        case 2:
-                                            (c0, c1, c2, c3) = (Medium4(table, step, shift, w0, c0), Medium4(table, step, shift, w1, c1), Medium4(table, step, shift, w2, c2), Medium4(table, step, shift, w3, c3));
-                                            break;
-                                        default:
-                                            (c0, c1, c2, c3) = (Medium8(table, step, shift, w0, c0), Medium8(table, step, shift, w1, c1), Medium8(table, step, shift, w2, c2), Medium8(table, step, shift, w3, c3));
-                                            break;
+                                        case 0: Medium<Cut32>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                        case 1: Medium<Cut64>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                        case 2: Medium<Cut128>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                        default: Medium<Cut256>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
                                     }
                                 }
                             }
@@ -523,51 +515,61 @@ internal sealed class PermuteForest
     }
 
     /// <summary>
-    /// A medium step: r is a multiple of 2 <paramref name="step"/>, its entry r &gt;&gt; shift
-    /// (below 32 << k) holds <c>cuts[r + step - 1]</c>; tables of 32 entries a register pair,
-    /// their pair picked by blends on the entry's upper bits.
+    /// A medium step for the four vectors of 64 values: r is a multiple of 2
+    /// <paramref name="step"/>, its entry r &gt;&gt; shift in the level's table (see
+    /// <typeparamref name="TCut"/>) holds <c>cuts[r + step - 1]</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> Medium1(float* table, int step, int shift, Vector512<float> v, Vector512<int> r)
+    private static unsafe void Medium<TCut>(
+        float* table, int step, int shift, (Vector512<float> W0, Vector512<float> W1, Vector512<float> W2, Vector512<float> W3) v,
+        ref Vector512<int> r0, ref Vector512<int> r1, ref Vector512<int> r2, ref Vector512<int> r3)
+        where TCut : struct, ICut
     {
-        var entry = Vector512.ShiftRightLogical(r, shift);
-        return Step(Pair(table, entry), step, v, r);
+        r0 = Step(TCut.Cut(table, Vector512.ShiftRightLogical(r0, shift)), step, v.W0, r0);
+        r1 = Step(TCut.Cut(table, Vector512.ShiftRightLogical(r1, shift)), step, v.W1, r1);
+        r2 = Step(TCut.Cut(table, Vector512.ShiftRightLogical(r2, shift)), step, v.W2, r2);
+        r3 = Step(TCut.Cut(table, Vector512.ShiftRightLogical(r3, shift)), step, v.W3, r3);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> Medium2(float* table, int step, int shift, Vector512<float> v, Vector512<int> r)
+    /// <summary>
+    /// <c>table[entry]</c> per lane for a medium table of one size: 32 entries a register pair,
+    /// the pairs of a larger table picked by blends on the entry's upper bits, each size built
+    /// of two of the size below.
+    /// </summary>
+    private unsafe interface ICut
     {
-        var entry = Vector512.ShiftRightLogical(r, shift);
-        var bit5 = Vector512.ShiftLeft(entry, 26).AsSingle();
-        return Step(Avx512F.BlendVariable(Pair(table, entry), Pair(table + 32, entry), bit5), step, v, r);
+        static abstract Vector512<float> Cut(float* table, Vector512<int> entry);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> Medium4(float* table, int step, int shift, Vector512<float> v, Vector512<int> r)
+    private readonly unsafe struct Cut32 : ICut
     {
-        var entry = Vector512.ShiftRightLogical(r, shift);
-        var (bit5, bit6) = (Vector512.ShiftLeft(entry, 26).AsSingle(), Vector512.ShiftLeft(entry, 25).AsSingle());
-        var low = Avx512F.BlendVariable(Pair(table, entry), Pair(table + 32, entry), bit5);
-        var high = Avx512F.BlendVariable(Pair(table + 64, entry), Pair(table + 96, entry), bit5);
-        return Step(Avx512F.BlendVariable(low, high, bit6), step, v, r);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Cut(float* table, Vector512<int> entry) =>
+            Avx512F.PermuteVar16x32x2(Vector512.Load(table), entry, Vector512.Load(table + 16));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<int> Medium8(float* table, int step, int shift, Vector512<float> v, Vector512<int> r)
+    private readonly unsafe struct Cut64 : ICut
     {
-        var entry = Vector512.ShiftRightLogical(r, shift);
-        var (bit5, bit6, bit7) = (Vector512.ShiftLeft(entry, 26).AsSingle(), Vector512.ShiftLeft(entry, 25).AsSingle(), Vector512.ShiftLeft(entry, 24).AsSingle());
-        var a = Avx512F.BlendVariable(Pair(table, entry), Pair(table + 32, entry), bit5);
-        var b = Avx512F.BlendVariable(Pair(table + 64, entry), Pair(table + 96, entry), bit5);
-        var c = Avx512F.BlendVariable(Pair(table + 128, entry), Pair(table + 160, entry), bit5);
-        var d = Avx512F.BlendVariable(Pair(table + 192, entry), Pair(table + 224, entry), bit5);
-        return Step(Avx512F.BlendVariable(Avx512F.BlendVariable(a, b, bit6), Avx512F.BlendVariable(c, d, bit6), bit7), step, v, r);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Cut(float* table, Vector512<int> entry) =>
+            Avx512F.BlendVariable(Cut32.Cut(table, entry), Cut32.Cut(table + 32, entry), Vector512.ShiftLeft(entry, 26).AsSingle());
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> Pair(float* table, Vector512<int> entry) =>
-        Avx512F.PermuteVar16x32x2(Vector512.Load(table), entry, Vector512.Load(table + 16));
+    private readonly unsafe struct Cut128 : ICut
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Cut(float* table, Vector512<int> entry) =>
+            Avx512F.BlendVariable(Cut64.Cut(table, entry), Cut64.Cut(table + 64, entry), Vector512.ShiftLeft(entry, 25).AsSingle());
+    }
 
+    private readonly unsafe struct Cut256 : ICut
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Cut(float* table, Vector512<int> entry) =>
+            Avx512F.BlendVariable(Cut128.Cut(table, entry), Cut128.Cut(table + 128, entry), Vector512.ShiftLeft(entry, 24).AsSingle());
+    }
+
+    /// <summary>One step of the branch-free search: r grows by step where the cut is below v.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Step(Vector512<float> cut, int step, Vector512<float> v, Vector512<int> r) =>
         r + (Vector512.LessThan(cut, v).AsInt32() & Vector512.Create(step));
@@ -583,8 +585,7 @@ internal sealed class PermuteForest
     private static Vector512<int> Coarse(Vector512<float> lower, Vector512<float> upper, int step, int unitShift, Vector512<float> v, Vector512<int> r)
     {
         var entry = Vector512.ShiftRightLogical(r + Vector512.Create(step), unitShift) - Vector512<int>.One;
-        var cut = Avx512F.PermuteVar16x32x2(lower, entry, upper);
-        return r + (Vector512.LessThan(cut, v).AsInt32() & Vector512.Create(step));
+        return Step(Avx512F.PermuteVar16x32x2(lower, entry, upper), step, v, r);
     }
 
     /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk), 2 KB a tree.</summary>
