@@ -21,7 +21,7 @@ const string Usage = """
       stages [MODEL...] [--mpx N] [--runs K] [--chunk PX] [--image clear|dates] [--express on|off]
           single-threaded time per pipeline stage (decode, features, transpose, trees,
           opening) against the whole classifier, to show where the time goes; --chunk
-          sets the pixels decoded and evaluated together (default 2048); --image dates
+          sets the pixels decoded and evaluated together (default 4096); --image dates
           classifies the 30-date stack laid one date below another (clear and cloudy
           dates mixed) instead of the tiled clear scene; --express off turns a single
           tree's express lane off.
