@@ -12,8 +12,9 @@ const string Usage = """
           model NAME (src/Api/Models/BuiltIn: fast, spectral, temporal), or a *.model.json path.
           --ref supplies the tiled clear scene as reference (on by default when needed).
           Last line: MODEL Mpx/s X (median of K runs, default 5).
-      bandwidth [--mpx N] [--runs K] [--threads T]
-          memory-bandwidth bound: one vectorised pass reading 10 float32 bands of N Mpx.
+      bandwidth [--mpx N] [--runs K] [--threads T] [--min-seconds S]
+          memory-bandwidth bound: vectorised passes reading 10 float32 bands of N Mpx,
+          repeated for at least S seconds a run (default 0.5, as throughput's runs).
           Last line: bandwidth Mpx/s X
       geomedian [--px N] [--runs K] [--threads T]
           geomedian of an sqrt(N) x sqrt(N) corner of the 30-date stack (default 2500 px,
