@@ -37,8 +37,12 @@ internal static class BandwidthCommand
             data.AsSpan(start, Math.Min(part, data.Length - start)).Fill(0.25f);
         });
 
-        Console.WriteLine($"# bandwidth: {Bands} float32 bands x {Stats.F(pixels / 1e6)} Mpx = {Stats.F(data.LongLength * sizeof(float) / 1e6, 0)} MB read once per run; {threads} thread(s)");
-        var total = Sum(data, parts, part, threads);
+        Console.WriteLine($"# bandwidth: {Bands} float32 bands x {Stats.F(pixels / 1e6)} Mpx = {Stats.F(data.LongLength * sizeof(float) / 1e6, 0)} MB read once a pass; {threads} thread(s)");
+        // Warm up as throughput does (see WarmUp): before, the first runs took the sum's
+        // tier-0 code, and the rate rose run by run.
+        var total = 0.0;
+        var warm = WarmUp.Run(() => total += Sum(data, parts, part, threads));
+        Console.WriteLine(WarmUp.Describe(warm));
         var rates = new List<double>();
         for (var r = 1; r <= runs; r++)
         {
