@@ -212,8 +212,9 @@ reflectance) concatenated along y to about $MPX Mpx; for fast-shadow the clear s
 alike, is also the reference image (as \`reference.py bench\` does); the geomedian runs on the
 top-left $(awk -v p="$PX" 'BEGIN { s = int(sqrt(p)); print s " x " s }') pixels of the 30-date stack (DN / 10000). Both sides time the
 classification alone (features, trees, opening), not file reading. \`bandwidth\` is the
-time to read 10 float32 bands of $MPX Mpx once (a vectorised sum on all cores): no
-classifier of an out-of-cache image can beat it.
+rate of reading 10 float32 bands of $MPX Mpx (a vectorised sum on all cores), warmed up and
+timed over passes for at least 0.5 s a run as ours are: no classifier of an out-of-cache
+image can beat it.
 
 ## Results
 
