@@ -5,8 +5,8 @@ namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
 /// 3x3 grey opening of a clear-scene-sized probability image (410 x 565): the engine's
-/// streamed separable TensorPrimitives min/max against a scalar separable twin written here (the
-/// engine keeps none), with the same edge-repeating border.
+/// streamed separable vector min/max (one pass per row and step) against a scalar separable
+/// twin written here (the engine keeps none), with the same edge-repeating border.
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Opening")]

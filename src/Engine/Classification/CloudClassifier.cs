@@ -221,9 +221,13 @@ public static class CloudClassifier
             var undefined = ArrayPool<byte>.Shared.Rent(chunk);
             try
             {
-                // Without an opening, probabilities go straight to the output.
+                // Without an opening, probabilities go straight to the output. With one, the
+                // block's rows are opened as soon as the chunks have classified the rows each
+                // needs (two below), while they are still in the cache.
                 var target = block ?? dest;
                 var targetOffset = block is null ? (long)inStart * width : 0;
+                var outSpan = dest.AsSpan(rowStart * width, (rowEnd - rowStart) * width);
+                var pass = block is null ? default : new GreyOpening.Pass(width, obs.Height, inStart, rowStart, rowEnd, outSpan, openScratch);
                 var clock = Clock;
                 clock?.Start();
                 for (var done = 0; done < inPixels; done += chunk)
@@ -284,17 +288,17 @@ public static class CloudClassifier
                         FloatSpans.SetNaNWhere(p, undefined.AsSpan(0, count));
                         clock?.Lap(ClassifyStage.NaNScan);
                     }
-                }
 
-                if (block is not null)
-                {
-                    var outSpan = dest.AsSpan(rowStart * width, (rowEnd - rowStart) * width);
-                    GreyOpening.Open3x3(block.AsSpan(0, inPixels), width, obs.Height, inStart, rowStart, rowEnd, outSpan, openScratch);
+                    if (block is not null)
+                    {
+                        var from = pass.NextRow;
+                        pass.Advance(block.AsSpan(0, inPixels), inStart + ((done + count) / width));
 
-                    // The reference puts NaN back where the observation is nodata after opening.
-                    var skip = (rowStart - inStart) * width;
-                    FloatSpans.SetNaNWhere(outSpan, nodata.AsSpan(skip, outSpan.Length));
-                    clock?.Lap(ClassifyStage.Opening);
+                        // The reference puts NaN back where the observation is nodata after opening.
+                        var opened = outSpan.Slice((from - rowStart) * width, (pass.NextRow - from) * width);
+                        FloatSpans.SetNaNWhere(opened, nodata.AsSpan((from - inStart) * width, opened.Length));
+                        clock?.Lap(ClassifyStage.Opening);
+                    }
                 }
             }
             finally

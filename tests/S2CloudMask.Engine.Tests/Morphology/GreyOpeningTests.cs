@@ -76,6 +76,24 @@ public sealed class GreyOpeningTests
 
             Assert.Equal(expected, pieced);
         }
+
+        // One pass fed its input a few rows at a time, as the classifier's chunks produce it:
+        // each row opened as soon as the rows two below it have come, never before.
+        foreach (var step in new[] { 1, 3 })
+        {
+            var fed = new float[w * h];
+            var pass = new GreyOpening.Pass(w, h, 0, 0, h, fed, new float[GreyOpening.ScratchLength(w)]);
+            for (var ready = 0; ready < h + step; ready += step)
+            {
+                var inEnd = Math.Min(ready, h);
+                pass.Advance(p, inEnd);
+                Assert.Equal(inEnd == h ? h : Math.Max(0, inEnd - 2), pass.NextRow);
+                pass.Advance(p, inEnd);
+                Assert.Equal(inEnd == h ? h : Math.Max(0, inEnd - 2), pass.NextRow);
+            }
+
+            Assert.Equal(expected, fed);
+        }
     }
 
     [Fact]
