@@ -206,15 +206,22 @@ public static class CloudClassifier
 
             // The chunk's planes start on cache lines (64-byte vectors across two lines cost
             // two accesses), from this thread's pinned buffer.
-            var sizes = new[] { bands * chunk, reference is null ? 0 : bands * chunk, nf * chunk, Math.Max(1, model.Features.ScratchLength(chunk)) };
-            var (buffer, at) = AlignedFloats.ForThisThread(sizes.Sum(AlignedFloats.Round));
-            var obsPlanes = buffer.AsSpan(at, sizes[0]);
-            at += AlignedFloats.Round(sizes[0]);
-            var refPlanes = buffer.AsSpan(at, sizes[1]);
-            at += AlignedFloats.Round(sizes[1]);
-            var featurePlanes = buffer.AsSpan(at, sizes[2]);
-            at += AlignedFloats.Round(sizes[2]);
-            var scratch = buffer.AsSpan(at, sizes[3]);
+            var (bandFloats, refFloats, featureFloats, scratchFloats) = (bands * chunk, reference is null ? 0 : bands * chunk, nf * chunk, Math.Max(1, model.Features.ScratchLength(chunk)));
+            var (buffer, at) = AlignedFloats.ForThisThread(
+                AlignedFloats.Round(bandFloats) + AlignedFloats.Round(refFloats) + AlignedFloats.Round(featureFloats) + AlignedFloats.Round(scratchFloats));
+            var obsPlanes = Take(bandFloats);
+            var refPlanes = Take(refFloats);
+            var featurePlanes = Take(featureFloats);
+            var scratch = Take(scratchFloats);
+
+            // The next n floats of the buffer, the part after them starting on a cache line again.
+            Span<float> Take(int n)
+            {
+                var part = buffer.AsSpan(at, n);
+                at += AlignedFloats.Round(n);
+                return part;
+            }
+
             float[]? block = opening ? pool.Rent(inPixels) : null;
             float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width)) : null;
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
