@@ -9,8 +9,8 @@
 #
 # Each side: RUNS separate processes per workload, taking turns (ours, reference, ours, ...).
 # Ours warms up (at least a second, until the JIT has stopped compiling) before its one
-# timed run; the reference loads the pickles and
-# times one proba call, as reference.py bench does. Medians are taken here.
+# timed run; the reference loads the pickles and times one proba call, as reference.py
+# bench does. Medians are taken here.
 set -euo pipefail
 
 RUNS=${RUNS:-5}

@@ -34,9 +34,10 @@ internal static class GeomedianCommand
         var pixels = side * side;
 
         // Warm up until the JIT has promoted the hot methods (see WarmUp).
-        var warm = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads);
-        var warmUp = WarmUp.Run(() => warm = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads));
+        GeomedianResult? last = null;
+        var warmUp = WarmUp.Run(() => last = GeometricMedian.Compute(stack, scaling, 1e-4, 2000, threads));
         Console.WriteLine(WarmUp.Describe(warmUp));
+        var warm = last!;
 
         var repeats = Math.Max(1, (int)Math.Ceiling(MinRunSeconds / Math.Max(warm.Elapsed.TotalSeconds, 1e-6)));
         Console.WriteLine(

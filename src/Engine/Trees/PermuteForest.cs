@@ -391,6 +391,7 @@ internal sealed class PermuteForest
             {
                 fixed (float* cuts = _cuts[f])
                 fixed (float* coarse = _coarse[f])
+                fixed (float* medium = _medium[f])
                 {
                     var (lower, upper) = (Vector512.Load(coarse), Vector512.Load(coarse + 16));
                     var size = _cuts[f].Length;
@@ -413,19 +414,16 @@ internal sealed class PermuteForest
                                 c3 = Coarse(lower, upper, step, unitShift, w3, c3);
                             }
 
-                            fixed (float* medium = _medium[f])
+                            for (var k = 0; k < levels; k++)
                             {
-                                for (var k = 0; k < levels; k++)
+                                var table = medium + (CoarseEntries * ((1 << k) - 1));
+                                var (step, shift) = (unit >> (k + 1), unitShift - k);
+                                switch (k)
                                 {
-                                    var table = medium + (CoarseEntries * ((1 << k) - 1));
-                                    var (step, shift) = (unit >> (k + 1), unitShift - k);
-                                    switch (k)
-                                    {
-                                        case 0: Medium<Cut32>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
-                                        case 1: Medium<Cut64>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
-                                        case 2: Medium<Cut128>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
-                                        default: Medium<Cut256>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
-                                    }
+                                    case 0: Medium<Cut32>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                    case 1: Medium<Cut64>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                    case 2: Medium<Cut128>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
+                                    default: Medium<Cut256>(table, step, shift, (w0, w1, w2, w3), ref c0, ref c1, ref c2, ref c3); break;
                                 }
                             }
                         }
@@ -595,7 +593,7 @@ internal sealed class PermuteForest
         return Step(Avx512F.PermuteVar16x32x2(lower, entry, upper), step, v, r);
     }
 
-    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (a 2048-pixel chunk), 2 KB a tree.</summary>
+    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (2048 pixels, half the default chunk), 2 KB a tree.</summary>
     private const int Slice = 32;
 
     /// <summary>
@@ -1003,7 +1001,6 @@ internal sealed class PermuteForest
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<byte> Lookup(Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8x2(lower, p, upper);
-
     }
 
     /// <summary>256 entries: two 128-entry lookups blended on bit 7 of p.</summary>
