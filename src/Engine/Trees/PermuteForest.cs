@@ -56,9 +56,14 @@ namespace S2CloudMask.Engine.Trees;
 /// of the threshold is certain only after 177 of the 200 trees on average.
 /// </para>
 /// <para>
-/// The blocks' paths are kept in memory and each level runs over all the blocks of a chunk:
-/// the chain of dependent permutes of one block is long, and the core overlaps several blocks'
-/// (a C model: 424 ns per pixel with one block at a time, 170-210 with eight).
+/// The blocks' paths are kept in memory and each level runs over a slice of 16 blocks: the
+/// chain of dependent permutes of one block is long, and the core overlaps several blocks'
+/// (a C model: 424 ns per pixel with one block at a time, 170-210 with eight). Not more: a
+/// tree's passes over a slice read its rank planes (1,152 bytes a block), paths, margins and
+/// tables again level by level, and with 32 blocks (about 56 KB) they no longer fit the 48 KB
+/// L1 cache: levels 5 and 6 then drew 11.6 % of perf's samples each against level 7's 7.9
+/// (8.4 each with 16 blocks), and with 16 the walk took 137.4 ns per pixel against 146.2 at
+/// best (one thread, 4,096-pixel calls, eight alternating rounds, 16 faster in seven).
 /// </para>
 /// </summary>
 internal sealed class PermuteForest
@@ -593,13 +598,13 @@ internal sealed class PermuteForest
         return Step(Avx512F.PermuteVar16x32x2(lower, entry, upper), step, v, r);
     }
 
-    /// <summary>Blocks of 64 pixels whose paths are kept together: 32 (2048 pixels, half the default chunk), 2 KB a tree.</summary>
-    private const int Slice = 32;
+    /// <summary>Blocks of 64 pixels whose paths are kept together: 16 (1024 pixels), 1 KB a tree, so that a tree's passes stay in L1.</summary>
+    private const int Slice = 16;
 
     /// <summary>
     /// Group by group of 16 trees: their top levels side by side (<see cref="Top"/>), then tree
     /// by tree (its tables stay in L1 while the pixels pass) the rest, level by level over up to
-    /// 32 blocks, each level's loop compiled for its table size; the last level's decision goes
+    /// 16 blocks, each level's loop compiled for its table size; the last level's decision goes
     /// straight to the leaves. The margins get the trees' leaves in tree order.
     /// </summary>
     private unsafe void Walk<TPick>(WalkState s)
