@@ -718,9 +718,10 @@ internal sealed class PermuteForest
                 cells[k] = trees;
             }
 
+            // Level by level through the group's tables (TopOffset's sum, kept as it goes).
+            var at = tables;
             for (var level = 0; level < _top; level++)
             {
-                var at = tables + TopOffset(level);
                 var strip = level == _top - 1;
                 switch (level)
                 {
@@ -728,6 +729,8 @@ internal sealed class PermuteForest
                     case 3: TopLevel<Table128>(at, groups, cells, slots, level, strip); break;
                     default: TopLevel<Table256>(at, groups, cells, slots, level, strip); break;
                 }
+
+                at += 3 * TopTableBytes(level);
             }
 
             Transpose((float*)cells, (float*)(paths + b), Slice * Lanes);
