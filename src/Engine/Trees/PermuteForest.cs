@@ -33,11 +33,14 @@ namespace S2CloudMask.Engine.Trees;
 /// published spectral, 2048 pixels: 586-614 us with 16-bit lanes).
 /// </para>
 /// <para>
-/// The first five levels (up to 256 nodes for 16 trees) run 16 trees side by side instead,
+/// The first six levels (up to 512 nodes for 16 trees) run 16 trees side by side instead,
 /// four pixels a vector (<see cref="Top"/>): there the pixel's rank bytes of a lane's feature
 /// are one permute of the four pixels' bytes, not a tree of 16 blends; a level costs 16 us
 /// per 2048 pixels that way against 43 (BenchmarkDotNet, all 200 trees), 386-411 us in all
-/// against 423-443 without.
+/// against 423-443 without. Level 5 joined them later, its 512-entry tables in 24 registers
+/// (<see cref="TopTable512"/>): the walk took 124.6-135.9 ns per pixel at best against
+/// 128.4-137.1, its median lower in six of eight alternating rounds (one thread, 4,096-pixel
+/// calls).
 /// </para>
 /// <para>
 /// Every loop loads its tables into registers before it starts (<see cref="ITable{TSelf}"/>):
@@ -249,10 +252,10 @@ internal sealed class PermuteForest
     /// <summary>Trees side by side in <see cref="Top"/>: sixteen, with four pixels each, in 64 byte lanes (lane 4t + j).</summary>
     private const int GroupTrees = 16;
 
-    /// <summary>Levels <see cref="Top"/> takes at most: its tables hold 16 &lt;&lt; level entries, 256 at level 4.</summary>
-    private const int TopLevels = 5;
+    /// <summary>Levels <see cref="Top"/> takes at most: its tables hold 16 &lt;&lt; level entries, 512 at level 5.</summary>
+    private const int TopLevels = 6;
 
-    /// <summary>Levels <see cref="Top"/> takes for a depth: up to 5, never the last level (its decision goes into the leaves).</summary>
+    /// <summary>Levels <see cref="Top"/> takes for a depth: up to 6, never the last level (its decision goes into the leaves).</summary>
     private static int TopOf(int depth) => Math.Min(TopLevels, depth - 1);
 
     private static int TopTableBytes(int level) => Math.Max(64, GroupTrees << level);
@@ -698,7 +701,8 @@ internal sealed class PermuteForest
     /// <summary>
     /// Levels 0 .. top-1 of a group of 16 trees for n blocks, four pixels in a vector with the
     /// 16 trees side by side (lane 4t + j: tree t, pixel j): the node tables of all 16 trees fit
-    /// a permute up to level 4 (256 entries), and the pixel's rank bytes of a lane's feature are
+    /// a permute up to level 4 (256 entries) and two at level 5 (512, the lane picking the
+    /// half: <see cref="TopTable512"/>), and the pixel's rank bytes of a lane's feature are
     /// one permute of the four pixels' 128 bytes, where 64 pixels a vector pick them by a tree
     /// of 16 blends. The paths come out as tree t's 64 pixels in order (a 16 x 16 transpose of
     /// 4-byte cells) in <c>paths[t * Slice + b]</c>.
@@ -727,7 +731,8 @@ internal sealed class PermuteForest
                 {
                     case <= 2: TopLevel<Table64>(at, groups, cells, slots, level, strip); break;
                     case 3: TopLevel<Table128>(at, groups, cells, slots, level, strip); break;
-                    default: TopLevel<Table256>(at, groups, cells, slots, level, strip); break;
+                    case 4: TopLevel<Table256>(at, groups, cells, slots, level, strip); break;
+                    default: TopLevel<TopTable512>(at, groups, cells, slots, level, strip); break;
                 }
 
                 at += 3 * TopTableBytes(level);
@@ -1053,6 +1058,23 @@ internal sealed class PermuteForest
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<byte> Lookup(Vector512<byte> p) => Avx512Vbmi.PermuteVar64x8x2(lower, p, upper);
+    }
+
+    /// <summary>
+    /// Top's level 5: 16 trees of 32 nodes, 512 entries, tree t's at (t &lt;&lt; 5) | p. Its byte
+    /// <c>q = (t &lt;&lt; 5) | p</c> wraps to <c>((t mod 8) &lt;&lt; 5) | p</c>, and Top's lane 4t + j tells
+    /// the rest: lanes from 32 on (trees 8-15) look up the upper 256 entries.
+    /// </summary>
+    private readonly unsafe struct TopTable512(Table256 lower, Table256 upper) : ITable<TopTable512>
+    {
+        public static int Size => 512;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TopTable512 Load(byte* table) => new(Table256.Load(table), Table256.Load(table + 256));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<byte> Lookup(Vector512<byte> p) =>
+            Avx512BW.BlendVariable(lower.Lookup(p), upper.Lookup(p), Vector512.Create(0UL, 0, 0, 0, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue).AsByte());
     }
 
     /// <summary>256 entries: two 128-entry lookups blended on bit 7 of p.</summary>
