@@ -7,7 +7,7 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// node-by-node walk, margin for margin and bit for bit: every width of the blend tree that
 /// picks a lane's feature (1-16 features), every table size (depths 2-9: 64, 128 and 256
 /// entries, the last level's decision into the leaves), more than 32 blocks (two slices),
-/// pixel counts that are not a multiple of 64 (the tail walked node by node), thousands of
+/// pixel counts that are not a multiple of 64 (the tail padded to a vector of 64), thousands of
 /// thresholds per feature (ranks with both bytes in use, up to 16,383), ties, -0 and +0 and
 /// infinities.
 /// </summary>
