@@ -6,7 +6,9 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// The permute kernel (64 pixels in byte lanes, every table in registers) against the
 /// node-by-node walk, margin for margin and bit for bit: every width of the blend tree that
 /// picks a lane's feature (1-16 features), every table size (depths 2-9: 64, 128 and 256
-/// entries, the last level's decision into the leaves), more than 32 blocks (two slices),
+/// entries, Top's 512 at its sixth level, the last level's decision into the leaves), more
+/// than 16 blocks (several slices), the ranks' last search steps by a window of 16 cuts and,
+/// past 8,192 thresholds, by gathers,
 /// pixel counts that are not a multiple of 64 (the tail padded to a vector of 64), thousands of
 /// thresholds per feature (ranks with both bytes in use, up to 16,383), ties, -0 and +0 and
 /// infinities.
@@ -31,6 +33,7 @@ public sealed class PermuteForestTests
     [InlineData(10, 9, 3, 200, 16000)]
     [InlineData(12, 7, 2, 300, 120)] // about 120 thresholds a feature: two medium search steps
     [InlineData(12, 8, 2, 300, 250)] // about 250: three
+    [InlineData(100, 9, 1, 700, 40000)] // past 8,192 thresholds: the last five steps gathered, not a window
     public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int gridSize)
     {
         if (!PermuteForest.RunsHere)
