@@ -99,13 +99,10 @@ internal sealed class PermuteForest
 
     /// <summary>
     /// Per feature, its distinct thresholds ascending, padded with +inf to a power of two (at
-    /// least one pad; that size in <see cref="_sizes"/>), then <see cref="WindowFloats"/> more
-    /// +inf so that a <see cref="Window"/> read from any rank stays inside.
+    /// least one pad), then <see cref="WindowFloats"/> more +inf so that a <see cref="Window"/>
+    /// read from any rank stays inside.
     /// </summary>
     private readonly float[][] _cuts;
-
-    /// <summary>Per feature, the count of its cuts up to the power of two (without the window's pad).</summary>
-    private readonly int[] _sizes;
 
     /// <summary>Per feature, thresholds N/32 - 1, 2N/32 - 1, ... of its N cuts (+inf where N &lt; 64: unused).</summary>
     private readonly float[][] _coarse;
@@ -143,7 +140,6 @@ internal sealed class PermuteForest
     private PermuteForest(float[][] cuts, byte[] tables, byte[] groupTables, int depth, int trees, int features)
     {
         _cuts = cuts.Select(c => c.Concat(Enumerable.Repeat(float.PositiveInfinity, WindowFloats)).ToArray()).ToArray();
-        _sizes = cuts.Select(c => c.Length).ToArray();
         _coarse = cuts.Select(c => Enumerable.Range(1, CoarseEntries).Select(k => c.Length >= 2 * CoarseEntries ? c[(k * (c.Length / CoarseEntries)) - 1] : float.PositiveInfinity).ToArray()).ToArray();
         _medium = cuts.Select(Medium).ToArray();
         _tables = tables;
@@ -263,16 +259,10 @@ internal sealed class PermuteForest
     /// <summary>Bytes of a block's ranks pixel by pixel for <see cref="Top"/>: 16 groups of four pixels, 128 bytes each.</summary>
     private const int PackedBlockBytes = 16 * 128;
 
-    private static int TopOffset(int level)
-    {
-        var at = 0;
-        for (var l = 0; l < level; l++)
-        {
-            at += 3 * TopTableBytes(l);
-        }
+    /// <summary>Where level L's tables start in a group's Top tables: entry L, the sum of the levels' above.</summary>
+    private static readonly int[] TopOffsets = [.. Enumerable.Range(0, TopLevels + 1).Select(level => Enumerable.Range(0, level).Sum(l => 3 * TopTableBytes(l)))];
 
-        return at;
-    }
+    private static int TopOffset(int level) => TopOffsets[level];
 
     /// <summary>
     /// Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> (which holds the
@@ -416,7 +406,7 @@ internal sealed class PermuteForest
                 fixed (float* medium = _medium[f])
                 {
                     var (lower, upper) = (Vector512.Load(coarse), Vector512.Load(coarse + 16));
-                    var size = _sizes[f];
+                    var size = _cuts[f].Length - WindowFloats;
                     var unit = size / CoarseEntries;
                     var unitShift = BitOperations.Log2((uint)Math.Max(unit, 1));
                     var levels = MediumLevels(size);
@@ -722,10 +712,9 @@ internal sealed class PermuteForest
                 cells[k] = trees;
             }
 
-            // Level by level through the group's tables (TopOffset's sum, kept as it goes).
-            var at = tables;
             for (var level = 0; level < _top; level++)
             {
+                var at = tables + TopOffset(level);
                 var strip = level == _top - 1;
                 switch (level)
                 {
@@ -734,8 +723,6 @@ internal sealed class PermuteForest
                     case 4: TopLevel<Table256>(at, groups, cells, slots, level, strip); break;
                     default: TopLevel<TopTable512>(at, groups, cells, slots, level, strip); break;
                 }
-
-                at += 3 * TopTableBytes(level);
             }
 
             Transpose((float*)cells, (float*)(paths + b), Slice * Lanes);
