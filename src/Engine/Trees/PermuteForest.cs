@@ -191,7 +191,7 @@ internal sealed class PermuteForest
 
         var cuts = thresholds.Cuts;
         var (offsets, leafOffset, treeBytes) = Layout(depth);
-        var (top, groupBytes) = (TopOf(depth), TopOffset(TopOf(depth)));
+        var (top, groupBytes) = (TopOf(depth), TopOffsets[TopOf(depth)]);
         var tables = new byte[ensemble.TreeCount * treeBytes];
         var groupTables = new byte[((ensemble.TreeCount + GroupTrees - 1) / GroupTrees) * groupBytes];
         for (var t = 0; t < ensemble.TreeCount; t++)
@@ -210,7 +210,7 @@ internal sealed class PermuteForest
                     if (level < top)
                     {
                         // Top's tables: tree t's node at path p at entry (t << level) | p, the feature unshifted.
-                        var (at, size) = (group + TopOffset(level) + (lane << level) + path, TopTableBytes(level));
+                        var (at, size) = (group + TopOffsets[level] + (lane << level) + path, TopTableBytes(level));
                         (groupTables[at], groupTables[at + size], groupTables[at + (2 * size)]) = ((byte)(index >> 8), (byte)index, (byte)split.Feature);
                     }
                     else
@@ -261,8 +261,6 @@ internal sealed class PermuteForest
 
     /// <summary>Where level L's tables start in a group's Top tables: entry L, the sum of the levels' above.</summary>
     private static readonly int[] TopOffsets = [.. Enumerable.Range(0, TopLevels + 1).Select(level => Enumerable.Range(0, level).Sum(l => 3 * TopTableBytes(l)))];
-
-    private static int TopOffset(int level) => TopOffsets[level];
 
     /// <summary>
     /// Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> (which holds the
@@ -650,7 +648,7 @@ internal sealed class PermuteForest
         var blocks = s.Count / Lanes;
         var block = (nint)128 * s.Width;
         var last = _depth - 1;
-        var groupBytes = TopOffset(_top);
+        var groupBytes = TopOffsets[_top];
         for (var g = 0; g * GroupTrees < _trees; g++)
         {
             var trees = Math.Min(GroupTrees, _trees - (g * GroupTrees));
@@ -696,9 +694,11 @@ internal sealed class PermuteForest
     /// one permute of the four pixels' 128 bytes, where 64 pixels a vector pick them by a tree
     /// of 16 blends. The paths come out as tree t's 64 pixels in order (a 16 x 16 transpose of
     /// 4-byte cells) in <c>paths[t * Slice + b]</c>.
+    /// <para>
     /// Eight blocks a pass instead of one, levels outer (each level's tables loaded once per
     /// eight blocks, not per block): the trees 143.6-177.0 against 139.2-182.2 ns per pixel,
     /// six alternating rounds at a busy time, one thread; no gain shown, not kept.
+    /// </para>
     /// </summary>
     private unsafe void Top(byte* tables, byte* pixels, Vector512<byte>* paths, int n)
     {
@@ -717,7 +717,7 @@ internal sealed class PermuteForest
 
             for (var level = 0; level < _top; level++)
             {
-                var at = tables + TopOffset(level);
+                var at = tables + TopOffsets[level];
                 var strip = level == _top - 1;
                 switch (level)
                 {
