@@ -10,7 +10,8 @@ namespace S2CloudMask.Bench.Kernels;
 /// against the level-stepping evaluator on feature planes: its scalar twin, AVX2 gathers and
 /// AVX-512 register tables; for ensembles sixteen trees per vector, one pixel at a time
 /// (<see cref="LaneForest"/>); for dense trees up to 9 deep 64 pixels per vector through
-/// byte permutes (<see cref="PermuteForest"/>); for trees of up to 32 leaves (our own built-in
+/// byte permutes (<see cref="PermuteForest"/>), or 32 through byte shuffles without AVX-512
+/// (<see cref="ShuffleForest"/>); for trees of up to 32 leaves (our own built-in
 /// <c>ours/spectral</c>) every split at once through leaf masks (<see cref="MaskForest"/>);
 /// and the default, a single tree's express lane (its hot tree through leaf masks, only the
 /// pixels it leaves in stubs walked). All give identical values (checked in setup).
@@ -81,7 +82,11 @@ public class TreeBenchmarks
     [Benchmark]
     public void TreesInLanes() => Run(TreeKernel.Lanes);
 
-    /// <summary>64 pixels per vector, every table in registers (<see cref="PermuteForest"/>); other forests run as <see cref="TreesInLanes"/>.</summary>
+    /// <summary>32 pixels per vector through byte shuffles, AVX2 (<see cref="ShuffleForest"/>); other forests run as <see cref="TreesInLanes"/>.</summary>
+    [Benchmark]
+    public void Shuffles() => Run(TreeKernel.Shuffles);
+
+    /// <summary>64 pixels per vector, every table in registers (<see cref="PermuteForest"/>); other forests run as <see cref="Shuffles"/>.</summary>
     [Benchmark]
     public void Permutes() => Run(TreeKernel.Permutes);
 

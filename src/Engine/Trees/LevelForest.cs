@@ -34,6 +34,9 @@ internal sealed partial class LevelForest
     /// <summary>The ensemble as two-byte ranks walked by register permutes (<see cref="TreeKernel.Permutes"/>); null where it does not suit.</summary>
     private readonly PermuteForest? _permutes;
 
+    /// <summary>The ensemble as two-byte ranks walked by byte shuffles, AVX2 (<see cref="TreeKernel.Shuffles"/>); null where it does not suit.</summary>
+    private readonly ShuffleForest? _shuffles;
+
     /// <summary>The ensemble as leaf masks (<see cref="TreeKernel.Masks"/>); null where a tree has too many leaves.</summary>
     private readonly MaskForest? _masks;
 
@@ -112,6 +115,7 @@ internal sealed partial class LevelForest
         (_pairs, _leaves, _tables) = Pack(_nodes, _roots);
         _lanes = otherKernels && LaneForest.RunsHere ? LaneForest.TryCreate(ensemble) : null;
         _permutes = otherKernels && PermuteForest.RunsHere ? PermuteForest.TryCreate(ensemble) : null;
+        _shuffles = otherKernels && ShuffleForest.RunsHere ? ShuffleForest.TryCreate(ensemble) : null;
         _masks = otherKernels && MaskForest.RunsHere ? MaskForest.TryCreate(ensemble) : null;
         _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
     }
@@ -201,6 +205,11 @@ internal sealed partial class LevelForest
 
         if (kernel == TreeKernel.Permutes && _permutes is null)
         {
+            kernel = TreeKernel.Shuffles;
+        }
+
+        if (kernel == TreeKernel.Shuffles && _shuffles is null)
+        {
             kernel = TreeKernel.Lanes;
         }
 
@@ -225,7 +234,17 @@ internal sealed partial class LevelForest
             _permutes!.Accumulate(planes, stride, done, dest);
             if (done < count)
             {
-                PermuteTail(planes, stride, done, count, dest);
+                PaddedTail(planes, stride, done, count, dest, PermuteForest.Lanes, _permutes.Accumulate);
+                done = count;
+            }
+        }
+        else if (kernel == TreeKernel.Shuffles)
+        {
+            done = count - (count % ShuffleForest.Lanes);
+            _shuffles!.Accumulate(planes, stride, done, dest);
+            if (done < count)
+            {
+                PaddedTail(planes, stride, done, count, dest, ShuffleForest.Lanes, _shuffles.Accumulate);
                 done = count;
             }
         }
@@ -254,32 +273,35 @@ internal sealed partial class LevelForest
         }
     }
 
+    /// <summary>A rank kernel's entry point (<see cref="PermuteForest.Accumulate"/>, <see cref="ShuffleForest.Accumulate"/>).</summary>
+    private delegate void Accumulator(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest);
+
     /// <summary>
-    /// The last pixels [start, end) of a call, fewer than 64, through the permute kernel as a
-    /// vector of 64 (copies of the last pixel after them) rather than node by node through
-    /// the published spectral forest's 200 trees, whose nodes are no longer in the cache: the
-    /// tails drew 0.96 % of a one-thread spectral run's samples (1 Mpx, four blocks of rows,
-    /// 48 tail pixels: about 26 us a pixel, derived), and a vector of 64 costs about 64 x 140
-    /// ns. Two-thread throughput went from 10.45-10.86 to 10.98-11.10 Mpx/s.
+    /// The last pixels [start, end) of a call, fewer than <paramref name="lanes"/>, through a
+    /// rank kernel as one call of <paramref name="lanes"/> (copies of the last pixel after
+    /// them) rather than node by node through the published spectral forest's 200 trees,
+    /// whose nodes are no longer in the cache: with the permute kernel the tails drew 0.96 %
+    /// of a one-thread spectral run's samples (1 Mpx, four blocks of rows, 48 tail pixels:
+    /// about 26 us a pixel, derived), and a vector of 64 costs about 64 x 140 ns. Two-thread
+    /// throughput went from 10.45-10.86 to 10.98-11.10 Mpx/s.
     /// </summary>
-    private void PermuteTail(ReadOnlySpan<float> planes, int stride, int start, int end, Span<float> dest)
+    private void PaddedTail(ReadOnlySpan<float> planes, int stride, int start, int end, Span<float> dest, int lanes, Accumulator accumulate)
     {
-        const int Lanes = PermuteForest.Lanes;
         var n = end - start;
-        var features = ArrayPool<float>.Shared.Rent(FeatureCount * Lanes);
-        var margins = ArrayPool<float>.Shared.Rent(Lanes);
+        var features = ArrayPool<float>.Shared.Rent(FeatureCount * lanes);
+        var margins = ArrayPool<float>.Shared.Rent(lanes);
         try
         {
             for (var f = 0; f < FeatureCount; f++)
             {
-                var plane = features.AsSpan(f * Lanes, Lanes);
+                var plane = features.AsSpan(f * lanes, lanes);
                 planes.Slice((f * stride) + start, n).CopyTo(plane);
                 plane[n..].Fill(plane[n - 1]);
             }
 
             dest.Slice(start, n).CopyTo(margins);
-            margins.AsSpan(n, Lanes - n).Clear();
-            _permutes!.Accumulate(features.AsSpan(0, FeatureCount * Lanes), Lanes, Lanes, margins.AsSpan(0, Lanes));
+            margins.AsSpan(n, lanes - n).Clear();
+            accumulate(features.AsSpan(0, FeatureCount * lanes), lanes, lanes, margins.AsSpan(0, lanes));
             margins.AsSpan(0, n).CopyTo(dest[start..]);
         }
         finally
@@ -616,7 +638,10 @@ internal enum TreeKernel
     /// <summary>Ensembles of 8 trees or more: <see cref="LaneForest"/>, sixteen trees per vector (AVX-512) or eight (AVX2); others as <see cref="Avx512"/>.</summary>
     Lanes,
 
-    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="PermuteForest"/>, 64 pixels per vector, every lookup a register permute (AVX-512 VBMI); others as <see cref="Lanes"/>.</summary>
+    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="ShuffleForest"/>, 32 pixels per vector, every lookup a byte shuffle (AVX2); others as <see cref="Lanes"/>.</summary>
+    Shuffles,
+
+    /// <summary>Summed ensembles of dense trees up to 9 deep: <see cref="PermuteForest"/>, 64 pixels per vector, every lookup a register permute (AVX-512 VBMI); others as <see cref="Shuffles"/>.</summary>
     Permutes,
 
     /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Permutes"/>.</summary>

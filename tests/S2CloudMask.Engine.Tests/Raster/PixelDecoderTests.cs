@@ -180,10 +180,13 @@ public sealed class PixelDecoderTests
     /// neighbours intact), against the plane-by-plane path.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void FloatRecordsDecodeLikePlanes(bool scaled)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void FloatRecordsDecodeLikePlanes(bool scaled, bool avx512)
     {
+        using var _ = Avx512Records(avx512);
         const int N = 100, B = 10;
         var rng = new Random(scaled ? 3 : 4);
         var records = new float[N * B];
@@ -234,18 +237,24 @@ public sealed class PixelDecoderTests
     /// every wanted plane as the plane-by-plane path writes it, and no other plane touched.
     /// </summary>
     [Theory]
-    [InlineData(2, 0b10UL)]
-    [InlineData(3, 0b101UL)]
-    [InlineData(4, 0b1111UL)]
-    [InlineData(4, 0b0100UL)]
-    [InlineData(5, 0b10001UL)]
-    [InlineData(7, 0b1100101UL)]
-    [InlineData(10, 0b1100001111UL)]
-    [InlineData(10, 0b1001000010UL)]
-    [InlineData(13, 0b1010010110011UL)]
-    [InlineData(13, ulong.MaxValue)]
-    public void RecordsOfAnyWidthDecodeTheWantedBands(int bands, ulong mask)
+    [InlineData(2, 0b10UL, true)]
+    [InlineData(3, 0b101UL, true)]
+    [InlineData(4, 0b1111UL, true)]
+    [InlineData(4, 0b0100UL, true)]
+    [InlineData(5, 0b10001UL, true)]
+    [InlineData(7, 0b1100101UL, true)]
+    [InlineData(10, 0b1100001111UL, true)]
+    [InlineData(10, 0b1001000010UL, true)]
+    [InlineData(13, 0b1010010110011UL, true)]
+    [InlineData(13, ulong.MaxValue, true)]
+    [InlineData(4, 0b0100UL, false)]
+    [InlineData(5, 0b10001UL, false)]
+    [InlineData(7, 0b1100101UL, false)]
+    [InlineData(10, 0b1100001111UL, false)]
+    [InlineData(13, ulong.MaxValue, false)]
+    public void RecordsOfAnyWidthDecodeTheWantedBands(int bands, ulong mask, bool avx512)
     {
+        using var _ = Avx512Records(avx512);
         const int N = 70;
         var rng = new Random(bands);
         var records = new float[N * bands];
@@ -278,6 +287,21 @@ public sealed class PixelDecoderTests
                 Assert.All(plane[..64].ToArray(), v => Assert.Equal(-7, v));
             }
         }
+    }
+
+    /// <summary>
+    /// Switches the AVX-512 record path off (the AVX2 one runs; results must not differ, so
+    /// tests running beside this one are not disturbed) until disposed.
+    /// </summary>
+    private static Switch Avx512Records(bool on)
+    {
+        PixelDecoder.UseAvx512 = on;
+        return new Switch();
+    }
+
+    private readonly struct Switch : IDisposable
+    {
+        public void Dispose() => PixelDecoder.UseAvx512 = true;
     }
 
     [Fact]
