@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -79,7 +80,7 @@ internal sealed partial class LevelForest
     {
         // The subtrees are made only for a single tree, packed for the walk, where leaf masks run.
         if (!Express || _subtrees is null || count < 256 || Kernel != TreeKernel.Masks
-            || !Avx512F.VL.IsSupported || FeatureCount > 32)
+            || !(Avx512F.VL.IsSupported || Avx2.IsSupported) || FeatureCount > 32)
         {
             return false;
         }
@@ -101,7 +102,9 @@ internal sealed partial class LevelForest
             return false;
         }
 
-        var walked = Split(hot, planes, stride, count, dest, state);
+        var walked = Avx512F.VL.IsSupported && UseAvx512
+            ? Split(hot, planes, stride, count, dest, state)
+            : Split256(hot, planes, stride, count, dest, state);
         t_expressCalls++;
 
         // A hot tree that catches fewer than one pixel in eight costs more than it saves.
@@ -351,6 +354,248 @@ internal sealed partial class LevelForest
         }
 
         return walked;
+    }
+
+    /// <summary>Off takes the AVX2 express lane where AVX-512 would run (tests check both on AVX-512 machines).</summary>
+    internal static bool UseAvx512 { get; set; } = true;
+
+    /// <summary>
+    /// <see cref="Split"/> for processors without AVX-512: the hot tree's leaf masks eight
+    /// pixels a vector (<see cref="MaskForest"/>'s AVX2 kernel), the stub pixels and the
+    /// packing by walk left-packed by a permute from <see cref="LeftPack"/> instead of
+    /// compressed stores, the walks by <see cref="WalkGroups256"/>.
+    /// </summary>
+    private unsafe int Split256(HotTree hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
+    {
+        // The hot tree's leaves hold finished values; -0 + v is v, bit for bit.
+        var full = count & ~(MaskForest.Lanes - 1);
+        dest = dest[..count];
+        dest.Fill(-0f);
+        hot.Masks.Accumulate(planes, stride, full, dest);
+
+        // Walk s < Stubs.Length starts at stub s; walk Stubs.Length, the last few, at the root.
+        var (subtrees, treeOf) = _subtrees!.Value;
+        var walks = hot.Stubs.Length + 1;
+        state.Reserve(count, walks);
+        var walked = 0;
+        var present = Vector256<int>.Zero;
+        fixed (int* pack = LeftPack)
+        fixed (float* d = dest)
+        fixed (int* index = state.Index)
+        fixed (int* ids = state.Ids)
+        fixed (int* sorted = state.Sorted)
+        fixed (int* groupTree = state.GroupTrees)
+        fixed (float* values = state.Values)
+        {
+            for (var i = 0; i < full; i += 8)
+            {
+                var v = Vector256.Load(d + i);
+                var stub = ~Vector256.Equals(v, v).AsInt32();
+                var bits = stub.ExtractMostSignificantBits();
+                if (bits != 0)
+                {
+                    var id = v.AsInt32() & Vector256.Create(StubMask);
+                    present |= stub & Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, id.AsUInt32());
+                    var order = Vector256.Load(pack + (bits * 8));
+                    Avx2.PermuteVar8x32(Vector256<int>.Indices + Vector256.Create(i), order).Store(index + walked);
+                    Avx2.PermuteVar8x32(id, order).Store(ids + walked);
+                    walked += BitOperations.PopCount(bits);
+                }
+            }
+
+            // Which walks have pixels: bit s for walk s.
+            var half = present.GetLower() | present.GetUpper();
+            var runs = (ulong)(uint)(half[0] | half[1] | half[2] | half[3]);
+            for (var i = full; i < count; i++)
+            {
+                (index[walked], ids[walked]) = (i, walks - 1);
+                walked++;
+                runs |= 1UL << (walks - 1);
+            }
+
+            if (walked == 0)
+            {
+                return 0;
+            }
+
+            Vector256.Store(Vector256<int>.AllBitsSet, ids + walked);
+
+            // Packed by walk: per walk, one left-packing permute per eight packed pixels.
+            var packed = 0;
+            var groups = 0;
+            for (; runs != 0; runs &= runs - 1)
+            {
+                var s = BitOperations.TrailingZeroCount(runs);
+                var wanted = Vector256.Create(s);
+                var n = 0;
+                for (var k = 0; k < walked; k += 8)
+                {
+                    var mine = Vector256.Equals(Vector256.Load(ids + k), wanted).ExtractMostSignificantBits();
+                    Avx2.PermuteVar8x32(Vector256.Load(index + k), Vector256.Load(pack + (mine * 8))).Store(sorted + packed + n);
+                    n += BitOperations.PopCount(mine);
+                }
+
+                var padded = (n + 7) & ~7;
+                for (var k = n; k < padded; k++)
+                {
+                    sorted[packed + k] = sorted[packed + n - 1];
+                }
+
+                var tree = treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]];
+                for (var k = 0; k < padded; k += 8)
+                {
+                    groupTree[groups++] = tree;
+                }
+
+                packed += padded;
+            }
+
+            // The kernel takes four groups at a time: more copies of the last group.
+            for (; (groups & 3) != 0; groups++)
+            {
+                groupTree[groups] = groupTree[groups - 1];
+                Vector256.Store(Vector256.Load(sorted + packed - 8), sorted + packed);
+                packed += 8;
+            }
+
+            subtrees.WalkGroups256(planes, stride, sorted, groupTree, groups, values);
+
+            // Put back in place: the padding repeats pixels with the same values.
+            for (var k = 0; k < packed; k++)
+            {
+                d[sorted[k]] = values[k];
+            }
+        }
+
+        return walked;
+    }
+
+    /// <summary>
+    /// Per 8-bit lane mask m, the permute that moves m's lanes to the front in order (the
+    /// rest after them): AVX2's stand-in for AVX-512's compressed store.
+    /// </summary>
+    private static readonly int[] LeftPack = MakeLeftPack();
+
+    private static int[] MakeLeftPack()
+    {
+        var table = new int[256 * 8];
+        for (var m = 0; m < 256; m++)
+        {
+            var n = 0;
+            for (var lane = 0; lane < 8; lane++)
+            {
+                if ((m >> lane & 1) != 0)
+                {
+                    table[(m * 8) + n++] = lane;
+                }
+            }
+
+            for (var lane = 0; lane < 8; lane++)
+            {
+                if ((m >> lane & 1) == 0)
+                {
+                    table[(m * 8) + n++] = lane;
+                }
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// <see cref="WalkGroups"/> with AVX2 only: the first five levels from the tree's 32-entry
+    /// tables by 8-entry permutes (<see cref="Quarters"/>), deeper levels by one 64-bit gather
+    /// per four pixels (<see cref="PairStep256"/>).
+    /// </summary>
+    private unsafe void WalkGroups256(ReadOnlySpan<float> planes, int stride, int* index, int* groupTree, int groups, float* values)
+    {
+        var strideV = Vector256.Create(stride);
+        fixed (float* x = planes)
+        fixed (long* pairs = _pairs)
+        fixed (float* leaves = _leaves)
+        fixed (float* tables = _tables)
+        {
+            for (var g = 0; g < groups; g += 4)
+            {
+                var (t0, t1, t2, t3) = (groupTree[g], groupTree[g + 1], groupTree[g + 2], groupTree[g + 3]);
+                var (p0, p1, p2, p3) = (Avx.LoadVector256(index + (g * 8)), Avx.LoadVector256(index + (g * 8) + 8), Avx.LoadVector256(index + (g * 8) + 16), Avx.LoadVector256(index + (g * 8) + 24));
+                Vector256<int> n0 = default, n1 = default, n2 = default, n3 = default;
+                var depth = Math.Max(Math.Max(_depths[t0], _depths[t1]), Math.Max(_depths[t2], _depths[t3]));
+                for (var d = 0; d < Math.Min(depth, 5); d++)
+                {
+                    var wide = d >= 3;
+                    n0 = TableStep256(x, strideV, tables + (t0 * 64), p0, n0, wide);
+                    n1 = TableStep256(x, strideV, tables + (t1 * 64), p1, n1, wide);
+                    n2 = TableStep256(x, strideV, tables + (t2 * 64), p2, n2, wide);
+                    n3 = TableStep256(x, strideV, tables + (t3 * 64), p3, n3, wide);
+                }
+
+                for (var d = 5; d < depth; d++)
+                {
+                    n0 = PairStep256(pairs + _roots[t0], x, strideV, p0, n0);
+                    n1 = PairStep256(pairs + _roots[t1], x, strideV, p1, n1);
+                    n2 = PairStep256(pairs + _roots[t2], x, strideV, p2, n2);
+                    n3 = PairStep256(pairs + _roots[t3], x, strideV, p3, n3);
+                }
+
+                var to = values + (g * 8);
+                Avx.Store(to, Avx2.GatherVector256(leaves + _roots[t0], n0, 4));
+                Avx.Store(to + 8, Avx2.GatherVector256(leaves + _roots[t1], n1, 4));
+                Avx.Store(to + 16, Avx2.GatherVector256(leaves + _roots[t2], n2, 4));
+                Avx.Store(to + 24, Avx2.GatherVector256(leaves + _roots[t3], n3, 4));
+            }
+        }
+    }
+
+    /// <summary>One of the first five levels for eight packed pixels: the node from the tree's tables (32 thresholds, then 32 packed words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> TableStep256(float* x, Vector256<int> stride, float* table, Vector256<int> pixel, Vector256<int> node, bool wide) =>
+        Next256(x, stride, pixel, Quarters.Look(table, node, wide), Quarters.Look(table + 32, node, wide).AsInt32());
+
+    /// <summary>A 32-entry table looked up by AVX2's 8-entry permutes.</summary>
+    private static class Quarters
+    {
+        /// <summary>Entries at <paramref name="index"/> (below 8 unless <paramref name="wide"/>, below 32 then).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe Vector256<float> Look(float* table, Vector256<int> index, bool wide)
+        {
+            var low = Avx2.PermuteVar8x32(Vector256.Load(table), index);
+            if (!wide)
+            {
+                return low;
+            }
+
+            // Bits 3 and 4 of the index at the sign, for the blends.
+            var bit3 = Avx2.ShiftLeftLogical(index, 28).AsSingle();
+            var bit4 = Avx2.ShiftLeftLogical(index, 27).AsSingle();
+            var first = Avx.BlendVariable(low, Avx2.PermuteVar8x32(Vector256.Load(table + 8), index), bit3);
+            var second = Avx.BlendVariable(Avx2.PermuteVar8x32(Vector256.Load(table + 16), index), Avx2.PermuteVar8x32(Vector256.Load(table + 24), index), bit3);
+            return Avx.BlendVariable(first, second, bit4);
+        }
+    }
+
+    /// <summary>A deeper level for eight packed pixels: threshold and packed word with one 64-bit gather per four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> PairStep256(long* nodes, float* x, Vector256<int> stride, Vector256<int> pixel, Vector256<int> node)
+    {
+        // [t0 p0 t1 p1 | t2 p2 t3 p3] and [t4 p4 t5 p5 | t6 p6 t7 p7]: even words are the
+        // thresholds, odd the packed words; a shuffle takes them lane by lane, a 64-bit
+        // permute puts the pairs in order.
+        var lo = Avx2.GatherVector256(nodes, node.GetLower(), 8).AsSingle();
+        var hi = Avx2.GatherVector256(nodes, node.GetUpper(), 8).AsSingle();
+        var th = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        var pk = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsInt32();
+        return Next256(x, stride, pixel, th, pk);
+    }
+
+    /// <summary><c>left + (x[feature] &gt; threshold)</c> for eight packed pixels: the value gathered at feature * stride + pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<int> Next256(float* x, Vector256<int> stride, Vector256<int> pixel, Vector256<float> th, Vector256<int> pk)
+    {
+        var v = Avx2.GatherVector256(x, Avx2.MultiplyLow(pk & Vector256.Create(0xFF), stride) + pixel, 4);
+
+        // The compare gives -1 in lanes that go right: subtracting it adds one.
+        return Vector256.ShiftRightLogical(pk, 8) - Avx.CompareGreaterThan(v, th).AsInt32();
     }
 
     /// <summary>

@@ -117,7 +117,7 @@ internal sealed partial class LevelForest
         _permutes = otherKernels && PermuteForest.RunsHere ? PermuteForest.TryCreate(ensemble) : null;
         _shuffles = otherKernels && ShuffleForest.RunsHere ? ShuffleForest.TryCreate(ensemble) : null;
         _masks = otherKernels && MaskForest.RunsHere ? MaskForest.TryCreate(ensemble) : null;
-        _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.IsHardwareSupported ? Subtrees() : null;
+        _subtrees = otherKernels && _roots.Length == 1 && _pairs is not null && MaskForest.RunsHere ? Subtrees() : null;
     }
 
     /// <summary>

@@ -158,8 +158,9 @@ internal sealed class MaskForest
         var splits = new List<Split>(MaxLeaves - 1);
         var leaves = new float[MaxLeaves];
         var next = 0;
-        return Number(tree, root, splits, leaves, ref next, lowBits: false)
-            ? new MaskForest([.. splits], [0, splits.Count], leaves, features, null)
+        var avx2 = !IsHardwareSupported;
+        return Number(tree, root, splits, leaves, ref next, lowBits: avx2)
+            ? new MaskForest([.. splits], [0, splits.Count], leaves, features, null, lowBits: avx2)
             : null;
     }
 
