@@ -19,9 +19,9 @@ if [[ $status -eq 0 ]] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
 fi
 
 # Likewise with AVX-512 but without its byte permutes (VBMI; Skylake-X and Cascade Lake nodes):
-# the published spectral forest then takes the trees-in-lanes walk instead of PermuteForest.
+# the published spectral forest then takes the AVX2 byte-shuffle walk (ShuffleForest) instead of PermuteForest.
 if [[ $status -eq 0 ]] && grep -qw avx512vbmi /proc/cpuinfo 2>/dev/null; then
-  echo "Engine tests again with AVX-512 VBMI switched off (DOTNET_EnableAVX512VBMI=0): the 16-lane gather kernels"
+  echo "Engine tests again with AVX-512 VBMI switched off (DOTNET_EnableAVX512VBMI=0): the kernels without byte permutes"
   DOTNET_EnableAVX512VBMI=0 dotnet test tests/S2CloudMask.Engine.Tests -c Release --nologo --no-build 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
 fi

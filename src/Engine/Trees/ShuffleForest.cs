@@ -27,16 +27,17 @@ namespace S2CloudMask.Engine.Trees;
 /// the path's bits 4 and up. A lane's feature ranks are picked from the planes by a tree of
 /// blends on the feature's bits. The decision is
 /// <c>(upper - index upper, saturated) + (lower &gt; index lower) &gt; 0</c>; the last level's
-/// decision and path give the leaf, whose value is added to the pixel's margin in tree order
-/// in float32, as XGBoost adds them: the margins equal the other kernels' bit for bit.
+/// decision and path give the leaf's slot, kept per tree; once the slice's trees are walked,
+/// each pixel's leaves are added to its margin in tree order in float32, as XGBoost adds
+/// them (<see cref="AddLeaves"/>): the margins equal the other kernels' bit for bit.
 /// </para>
 /// <para>
 /// Measured and dropped: blending only the features a level's nodes split on (one plane at
 /// the root, two or four at levels 1-2, through per-level plane offsets), which would save
 /// about 40 of some 700 vector operations per tree and block: one thread 0.87-1.24 against
 /// 1.05-1.12 Mpx/s, alternating, and no faster for all levels (0.90-1.06 against
-/// 1.00-1.17); leaf values added by a scalar loop over 16-bit slots instead of gathers
-/// (0.91-1.17 against 1.12-1.32).
+/// 1.00-1.17); leaf values added tree by tree at the last level by a scalar loop
+/// (load, add and store per pixel) instead of gathers (0.91-1.17 against 1.12-1.32).
 /// </para>
 /// </summary>
 [SkipLocalsInit]
@@ -255,35 +256,83 @@ internal sealed class ShuffleForest
     {
         var paths = stackalloc Vector256<byte>[Slice];
         var lower = _width * Block;
-        for (var s = 0; s < blocks; s += Slice)
+        const int Row = Slice * Block;
+        var rented = ArrayPool<ushort>.Shared.Rent((_trees * Row) + 16);
+        try
         {
-            var n = Math.Min(Slice, blocks - s);
-            var sliceRanks = ranks + ((long)s * blockBytes);
-            var margins = acc + ((long)s * Block);
-            for (var t = 0; t < _trees; t++)
+            fixed (ushort* rawSlots = rented)
             {
-                var tree = tables + ((long)t * _treeBytes);
-                var treeLeaves = leaves + ((long)t << _depth);
-                for (var level = 0; level < _depth; level++)
+                var slots = (ushort*)(((nint)rawSlots + 31) & ~(nint)31);
+                for (var s = 0; s < blocks; s += Slice)
                 {
-                    var table = tree + _offsets[level];
-                    var leafValues = level == _depth - 1 ? treeLeaves : null;
-                    var walk = new LevelState(table, TableBytes(level), sliceRanks, blockBytes, lower, paths, n, level == 0, leafValues, margins);
-                    switch (level)
+                    var n = Math.Min(Slice, blocks - s);
+                    var sliceRanks = ranks + ((long)s * blockBytes);
+                    for (var t = 0; t < _trees; t++)
                     {
-                        case <= 4: Level<Look1, TPick>(walk); break;
-                        case 5: Level<Look2, TPick>(walk); break;
-                        case 6: Level<Look4, TPick>(walk); break;
-                        case 7: Level<Look8, TPick>(walk); break;
-                        default: Level<Look16, TPick>(walk); break;
+                        var tree = tables + ((long)t * _treeBytes);
+                        for (var level = 0; level < _depth; level++)
+                        {
+                            var table = tree + _offsets[level];
+                            var treeSlots = level == _depth - 1 ? slots + ((long)t * Row) : null;
+                            var walk = new LevelState(table, TableBytes(level), sliceRanks, blockBytes, lower, paths, n, level == 0, treeSlots);
+                            switch (level)
+                            {
+                                case <= 4: Level<Look1, TPick>(walk); break;
+                                case 5: Level<Look2, TPick>(walk); break;
+                                case 6: Level<Look4, TPick>(walk); break;
+                                case 7: Level<Look8, TPick>(walk); break;
+                                default: Level<Look16, TPick>(walk); break;
+                            }
+                        }
                     }
+
+                    AddLeaves(slots, Row, leaves, acc + ((long)s * Block), n * Block);
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Adds each tree's leaf to the margins of <paramref name="count"/> pixels, tree after tree
+    /// in float32 as XGBoost adds them, eight pixels side by side (each its own chain of adds),
+    /// a leaf fetched by a plain load from its slot in <paramref name="slots"/> (tree t's row
+    /// <paramref name="row"/> entries apart). Each tree's leaves were gathered and added at its
+    /// last level before (an 8-lane gather costs about 4.9 ns on an AMD EPYC of the Zen 3
+    /// generation, three loads about 1): the published spectral's trees now take 1,482-1,501
+    /// us per 2,048 pixels against 1,753-2,127 (BenchmarkDotNet, alternating), its throughput
+    /// on two threads 1.70-2.14 against 1.83-1.95 Mpx/s (three alternating runs, a busy machine).
+    /// </summary>
+    private unsafe void AddLeaves(ushort* slots, int row, float* leaves, float* margins, int count)
+    {
+        var stride = 1 << _depth;
+        for (var i = 0; i < count; i += 8)
+        {
+            var m = margins + i;
+            var (a0, a1, a2, a3, a4, a5, a6, a7) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+            var at = slots + i;
+            var leaf = leaves;
+            for (var t = 0; t < _trees; t++, at += row, leaf += stride)
+            {
+                a0 += leaf[at[0]];
+                a1 += leaf[at[1]];
+                a2 += leaf[at[2]];
+                a3 += leaf[at[3]];
+                a4 += leaf[at[4]];
+                a5 += leaf[at[5]];
+                a6 += leaf[at[6]];
+                a7 += leaf[at[7]];
+            }
+
+            (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]) = (a0, a1, a2, a3, a4, a5, a6, a7);
         }
     }
 
     /// <summary>What one level's pass over a slice reads and writes.</summary>
-    private readonly unsafe struct LevelState(byte* table, int size, byte* ranks, int blockBytes, int lower, Vector256<byte>* paths, int blocks, bool first, float* leaves, float* margins)
+    private readonly unsafe struct LevelState(byte* table, int size, byte* ranks, int blockBytes, int lower, Vector256<byte>* paths, int blocks, bool first, ushort* slots)
     {
         public byte* Table { get; } = table;
 
@@ -303,10 +352,8 @@ internal sealed class ShuffleForest
         /// <summary>The root level: every path is 0.</summary>
         public bool First { get; } = first;
 
-        /// <summary>The tree's leaves at the last level (the decisions pick leaves), else null.</summary>
-        public float* Leaves { get; } = leaves;
-
-        public float* Margins { get; } = margins;
+        /// <summary>At the last level, where the blocks' leaf slots go (the decisions pick leaves), else null.</summary>
+        public ushort* Slots { get; } = slots;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -316,7 +363,6 @@ internal sealed class ShuffleForest
     {
         var table = w.Table;
         var (size, lower) = (w.Size, w.Lower);
-        var slots = stackalloc byte[2 * Block];
         for (var b = 0; b < w.Blocks; b++)
         {
             var p = w.First ? Vector256<byte>.Zero : w.Paths[b];
@@ -334,22 +380,17 @@ internal sealed class ShuffleForest
             var carry = Avx2.CompareGreaterThan(rankLow, low.AsSByte());
             var difference = Avx2.SubtractSaturate(Avx2.SubtractSaturate(rankHigh, high.AsSByte()), carry);
             var right = Avx2.CompareGreaterThan(difference, Vector256<sbyte>.Zero).AsByte();
-            if (w.Leaves == null)
+            if (w.Slots == null)
             {
                 w.Paths[b] = Avx2.Subtract(Avx2.Add(p, p), right);
                 continue;
             }
 
-            // Leaf slot 2p + d (d = 1 right), as 2p - (the decision's byte, -1 or 0), eight pixels a gather.
-            p.Store(slots);
-            right.Store(slots + Block);
-            var margins = w.Margins + ((long)b * Block);
-            for (var k = 0; k < Block; k += 8)
-            {
-                var path = Avx2.ConvertToVector256Int32(slots + k);
-                var slot = Avx2.Subtract(Avx2.Add(path, path), Avx2.ConvertToVector256Int32((sbyte*)slots + Block + k));
-                Avx.Store(margins + k, Avx.Add(Avx.LoadVector256(margins + k), Avx2.GatherVector256(w.Leaves, slot, 4)));
-            }
+            // Leaf slot 2p + d (d = 1 right) in 16 bits, as 2p - (the decision's byte, -1 or 0).
+            var to = (short*)w.Slots + ((long)b * Block);
+            var (p0, p1) = (Avx2.ConvertToVector256Int16(p.GetLower()), Avx2.ConvertToVector256Int16(p.GetUpper()));
+            Avx.Store(to, Avx2.Subtract(Avx2.Add(p0, p0), Avx2.ConvertToVector256Int16(right.AsSByte().GetLower())));
+            Avx.Store(to + 16, Avx2.Subtract(Avx2.Add(p1, p1), Avx2.ConvertToVector256Int16(right.AsSByte().GetUpper())));
         }
     }
 
