@@ -255,16 +255,11 @@ internal sealed partial class LevelForest
     /// </summary>
     private unsafe int Split(HotTree hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
     {
-        // The hot tree's leaves hold finished values; -0 + v is v, bit for bit.
-        var full = count & ~(MaskForest.Lanes - 1);
-        dest = dest[..count];
-        dest.Fill(-0f);
-        hot.Masks.Accumulate(planes, stride, full, dest);
+        var full = RunHotTree(hot, planes, stride, count, dest, state);
 
         // Walk s < Stubs.Length starts at stub s; walk Stubs.Length, the last few, at the root.
         var (subtrees, treeOf) = _subtrees!.Value;
         var walks = hot.Stubs.Length + 1;
-        state.Reserve(count, walks);
         var walked = 0;
         var present = Vector512<int>.Zero;
         fixed (float* d = dest)
@@ -292,12 +287,7 @@ internal sealed partial class LevelForest
             var half = present.GetLower() | present.GetUpper();
             var quarter = half.GetLower() | half.GetUpper();
             var runs = (ulong)(uint)(quarter[0] | quarter[1] | quarter[2] | quarter[3]);
-            for (var i = full; i < count; i++)
-            {
-                (index[walked], ids[walked]) = (i, walks - 1);
-                walked++;
-                runs |= 1UL << (walks - 1);
-            }
+            runs |= FromRoot(index, ids, ref walked, full, count, walks);
 
             if (walked == 0)
             {
@@ -321,39 +311,90 @@ internal sealed partial class LevelForest
                     n += BitOperations.PopCount(mine.ExtractMostSignificantBits());
                 }
 
-                var padded = (n + 7) & ~7;
-                for (var k = n; k < padded; k++)
-                {
-                    sorted[packed + k] = sorted[packed + n - 1];
-                }
-
-                var tree = treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]];
-                for (var k = 0; k < padded; k += 8)
-                {
-                    groupTree[groups++] = tree;
-                }
-
-                packed += padded;
+                packed += CloseRun(sorted + packed, n, treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]], groupTree, ref groups);
             }
 
-            // The kernel takes four groups at a time: more copies of the last group.
-            for (; (groups & 3) != 0; groups++)
-            {
-                groupTree[groups] = groupTree[groups - 1];
-                Vector256.Store(Vector256.Load(sorted + packed - 8), sorted + packed);
-                packed += 8;
-            }
-
-            subtrees.WalkGroups(planes, stride, sorted, groupTree, groups, values);
-
-            // Put back in place: the padding repeats pixels with the same values.
-            for (var k = 0; k < packed; k++)
-            {
-                d[sorted[k]] = values[k];
-            }
+            WalkAndPutBack(subtrees, planes, stride, d, sorted, packed, groupTree, groups, values, avx2: false);
         }
 
         return walked;
+    }
+
+    /// <summary>
+    /// The hot tree's leaf masks over the call's whole vectors (its leaves hold finished
+    /// values; -0 + v is v, bit for bit) and the buffers for its stubs' walks; returns the
+    /// pixels in those vectors.
+    /// </summary>
+    private static int RunHotTree(HotTree hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
+    {
+        var full = count & ~(MaskForest.Lanes - 1);
+        dest = dest[..count];
+        dest.Fill(-0f);
+        hot.Masks.Accumulate(planes, stride, full, dest);
+        state.Reserve(count, hot.Stubs.Length + 1);
+        return full;
+    }
+
+    /// <summary>The pixels [full, count) past the leaf masks' vectors, added to the walk from the root (the last); returns its bit for the runs, if any.</summary>
+    private static unsafe ulong FromRoot(int* index, int* ids, ref int walked, int full, int count, int walks)
+    {
+        for (var i = full; i < count; i++)
+        {
+            (index[walked], ids[walked]) = (i, walks - 1);
+            walked++;
+        }
+
+        return full < count ? 1UL << (walks - 1) : 0;
+    }
+
+    /// <summary>
+    /// Ends a walk's run of <paramref name="n"/> packed pixels at <paramref name="run"/>: pads
+    /// it to a multiple of eight with copies of its last pixel and gives each group of eight
+    /// the walk's <paramref name="tree"/>; returns the padded length.
+    /// </summary>
+    private static unsafe int CloseRun(int* run, int n, int tree, int* groupTree, ref int groups)
+    {
+        var padded = (n + 7) & ~7;
+        for (var k = n; k < padded; k++)
+        {
+            run[k] = run[n - 1];
+        }
+
+        for (var k = 0; k < padded; k += 8)
+        {
+            groupTree[groups++] = tree;
+        }
+
+        return padded;
+    }
+
+    /// <summary>
+    /// Walks the packed groups (more copies of the last group first, as the kernels take four
+    /// at a time), with AVX2 only where <paramref name="avx2"/>, and puts their values back in
+    /// place in <paramref name="d"/> (the padding repeats pixels with the same values).
+    /// </summary>
+    private static unsafe void WalkAndPutBack(LevelForest subtrees, ReadOnlySpan<float> planes, int stride, float* d, int* sorted, int packed, int* groupTree, int groups, float* values, bool avx2)
+    {
+        for (; (groups & 3) != 0; groups++)
+        {
+            groupTree[groups] = groupTree[groups - 1];
+            Vector256.Store(Vector256.Load(sorted + packed - 8), sorted + packed);
+            packed += 8;
+        }
+
+        if (avx2)
+        {
+            subtrees.WalkGroups256(planes, stride, sorted, groupTree, groups, values);
+        }
+        else
+        {
+            subtrees.WalkGroups(planes, stride, sorted, groupTree, groups, values);
+        }
+
+        for (var k = 0; k < packed; k++)
+        {
+            d[sorted[k]] = values[k];
+        }
     }
 
     /// <summary>Off takes the AVX2 express lane where AVX-512 would run (tests check both on AVX-512 machines).</summary>
@@ -367,16 +408,11 @@ internal sealed partial class LevelForest
     /// </summary>
     private unsafe int Split256(HotTree hot, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest, ExpressState state)
     {
-        // The hot tree's leaves hold finished values; -0 + v is v, bit for bit.
-        var full = count & ~(MaskForest.Lanes - 1);
-        dest = dest[..count];
-        dest.Fill(-0f);
-        hot.Masks.Accumulate(planes, stride, full, dest);
+        var full = RunHotTree(hot, planes, stride, count, dest, state);
 
         // Walk s < Stubs.Length starts at stub s; walk Stubs.Length, the last few, at the root.
         var (subtrees, treeOf) = _subtrees!.Value;
         var walks = hot.Stubs.Length + 1;
-        state.Reserve(count, walks);
         var walked = 0;
         var present = Vector256<int>.Zero;
         fixed (int* pack = LeftPack)
@@ -406,12 +442,7 @@ internal sealed partial class LevelForest
             // Which walks have pixels: bit s for walk s.
             var half = present.GetLower() | present.GetUpper();
             var runs = (ulong)(uint)(half[0] | half[1] | half[2] | half[3]);
-            for (var i = full; i < count; i++)
-            {
-                (index[walked], ids[walked]) = (i, walks - 1);
-                walked++;
-                runs |= 1UL << (walks - 1);
-            }
+            runs |= FromRoot(index, ids, ref walked, full, count, walks);
 
             if (walked == 0)
             {
@@ -435,36 +466,10 @@ internal sealed partial class LevelForest
                     n += BitOperations.PopCount(mine);
                 }
 
-                var padded = (n + 7) & ~7;
-                for (var k = n; k < padded; k++)
-                {
-                    sorted[packed + k] = sorted[packed + n - 1];
-                }
-
-                var tree = treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]];
-                for (var k = 0; k < padded; k += 8)
-                {
-                    groupTree[groups++] = tree;
-                }
-
-                packed += padded;
+                packed += CloseRun(sorted + packed, n, treeOf[s < hot.Stubs.Length ? hot.Stubs[s] : _roots[0]], groupTree, ref groups);
             }
 
-            // The kernel takes four groups at a time: more copies of the last group.
-            for (; (groups & 3) != 0; groups++)
-            {
-                groupTree[groups] = groupTree[groups - 1];
-                Vector256.Store(Vector256.Load(sorted + packed - 8), sorted + packed);
-                packed += 8;
-            }
-
-            subtrees.WalkGroups256(planes, stride, sorted, groupTree, groups, values);
-
-            // Put back in place: the padding repeats pixels with the same values.
-            for (var k = 0; k < packed; k++)
-            {
-                d[sorted[k]] = values[k];
-            }
+            WalkAndPutBack(subtrees, planes, stride, d, sorted, packed, groupTree, groups, values, avx2: true);
         }
 
         return walked;

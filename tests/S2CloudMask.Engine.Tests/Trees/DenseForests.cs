@@ -5,6 +5,55 @@ namespace S2CloudMask.Engine.Tests.Trees;
 /// <summary>Random summed forests of deep, mostly complete trees, for the kernels that lay trees out level by level.</summary>
 internal static class DenseForests
 {
+    /// <summary>
+    /// Forest shapes for the rank kernels (trees, depth, features, pixels, grid size): every
+    /// width of the blend tree that picks a lane's feature (1-16 features), every table size
+    /// (depths 2-9), more than 16 blocks, pixel counts that are not a multiple of 64,
+    /// thousands of thresholds per feature (ranks with both bytes in use, up to 16,383).
+    /// </summary>
+    public static TheoryData<int, int, int, int, int> Shapes => new()
+    {
+        { 200, 9, 9, 2048, 40 }, // the published spectral forest's shape
+        { 17, 9, 9, 2500, 40 },
+        { 8, 2, 1, 64, 40 },
+        { 9, 2, 2, 100, 40 },
+        { 10, 3, 3, 96, 40 },
+        { 11, 4, 4, 250, 40 },
+        { 12, 5, 5, 31, 40 },
+        { 13, 6, 8, 320, 40 },
+        { 14, 7, 12, 200, 40 },
+        { 15, 8, 16, 1000, 40 },
+        { 33, 9, 6, 600, 40 },
+        { 20, 9, 9, 700, 5000 },
+        { 20, 8, 16, 300, 3000 },
+        { 10, 9, 3, 200, 16000 },
+        { 12, 7, 2, 300, 120 }, // about 120 thresholds a feature: two of PermuteForest's medium search steps
+        { 12, 8, 2, 300, 250 }, // about 250: three
+        { 100, 9, 1, 700, 40000 }, // past 8,192 thresholds: PermuteForest's last steps gathered, not a window
+    };
+
+    /// <summary>A rank kernel's entry point: adds every tree's leaf to the margins of whole calls.</summary>
+    public delegate void Accumulate(float[] planes, int stride, int count, float[] dest);
+
+    /// <summary>
+    /// A rank kernel (<paramref name="create"/> lays the forest out; null fails) against the
+    /// node-by-node walk on a random dense forest of that shape, margin for margin and bit for
+    /// bit (<see cref="KernelSwitches.AssertMarginsEqualWalk"/>): directly on the whole calls,
+    /// then through the ensemble with <paramref name="kernel"/> switched on.
+    /// </summary>
+    public static void AssertKernelEqualsWalk(int trees, int depth, int features, int n, int gridSize, TreeKernel kernel, int lanes, Func<TreeEnsemble, Accumulate?> create)
+    {
+        var rng = new Random((trees * 31) + depth + gridSize);
+        var grid = Grid(rng, gridSize);
+        var ens = Summed(rng, trees, depth, features, grid);
+        var accumulate = create(ens);
+        Assert.NotNull(accumulate);
+
+        var stride = n + 5;
+        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, kernel, lanes, (whole, dest) => accumulate(planes, stride, whole, dest));
+    }
+
     /// <summary>Threshold values the trees share: a small grid with -0, +0 and both infinities.</summary>
     public static float[] Grid(Random rng, int size = 40) =>
         [.. Enumerable.Range(0, size).Select(_ => MathF.Round((float)((rng.NextDouble() * 2) - 1), size <= 200 ? 2 : 5)), -0f, 0f, float.NegativeInfinity, float.PositiveInfinity];

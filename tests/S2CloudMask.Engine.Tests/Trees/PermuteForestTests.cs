@@ -17,40 +17,13 @@ namespace S2CloudMask.Engine.Tests.Trees;
 public sealed class PermuteForestTests
 {
     [Theory]
-    [InlineData(200, 9, 9, 2048, 40)] // the published spectral forest's shape
-    [InlineData(17, 9, 9, 2500, 40)]
-    [InlineData(8, 2, 1, 64, 40)]
-    [InlineData(9, 2, 2, 100, 40)]
-    [InlineData(10, 3, 3, 96, 40)]
-    [InlineData(11, 4, 4, 250, 40)]
-    [InlineData(12, 5, 5, 31, 40)]
-    [InlineData(13, 6, 8, 320, 40)]
-    [InlineData(14, 7, 12, 200, 40)]
-    [InlineData(15, 8, 16, 1000, 40)]
-    [InlineData(33, 9, 6, 600, 40)]
-    [InlineData(20, 9, 9, 700, 5000)]
-    [InlineData(20, 8, 16, 300, 3000)]
-    [InlineData(10, 9, 3, 200, 16000)]
-    [InlineData(12, 7, 2, 300, 120)] // about 120 thresholds a feature: two medium search steps
-    [InlineData(12, 8, 2, 300, 250)] // about 250: three
-    [InlineData(100, 9, 1, 700, 40000)] // past 8,192 thresholds: the last five steps gathered, not a window
+    [MemberData(nameof(DenseForests.Shapes), MemberType = typeof(DenseForests))]
     public void MarginsEqualNodeByNode(int trees, int depth, int features, int n, int gridSize)
     {
-        if (!PermuteForest.RunsHere)
+        if (PermuteForest.RunsHere)
         {
-            return;
+            DenseForests.AssertKernelEqualsWalk(trees, depth, features, n, gridSize, TreeKernel.Permutes, PermuteForest.Lanes, ens => PermuteForest.TryCreate(ens) is { } forest ? (planes, stride, count, dest) => forest.Accumulate(planes, stride, count, dest) : null);
         }
-
-        var rng = new Random((trees * 31) + depth + gridSize);
-        var grid = DenseForests.Grid(rng, gridSize);
-        var ens = DenseForests.Summed(rng, trees, depth, features, grid);
-        var permutes = PermuteForest.TryCreate(ens);
-        Assert.NotNull(permutes);
-
-        var stride = n + 5;
-        var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
-
-        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, TreeKernel.Permutes, PermuteForest.Lanes, (whole, dest) => permutes.Accumulate(planes, stride, whole, dest));
     }
 
     [Fact]
