@@ -206,17 +206,21 @@ public static class PixelDecoder
             var records = strideBand == 1 && strideX == bands;
             var groupBytes = records ? 8 * bands * sizeof(T) : 0;
             var g = 0;
-            if (typeof(T) == typeof(float) && records && propagate && bands <= 64 && Avx512F.IsSupported && UseAvx512)
+            if (typeof(T) == typeof(float) && records && propagate && bands <= 64)
             {
-                g = rule.IsPlain
-                    ? Records<No>((float*)(s + at), d, groups, bands, planeStride, bandMask, rule)
-                    : Records<Yes>((float*)(s + at), d, groups, bands, planeStride, bandMask, rule);
-            }
-            else if (typeof(T) == typeof(float) && records && propagate && bands is >= 4 and <= 64)
-            {
-                g = rule.IsPlain
-                    ? Records256<No>((float*)(s + at), d, groups, bands, planeStride, bandMask, rule)
-                    : Records256<Yes>((float*)(s + at), d, groups, bands, planeStride, bandMask, rule);
+                var records32 = (float*)(s + at);
+                if (Avx512F.IsSupported && UseAvx512)
+                {
+                    g = rule.IsPlain
+                        ? Records<No>(records32, d, groups, bands, planeStride, bandMask, rule)
+                        : Records<Yes>(records32, d, groups, bands, planeStride, bandMask, rule);
+                }
+                else if (bands >= 4)
+                {
+                    g = rule.IsPlain
+                        ? Records256<No>(records32, d, groups, bands, planeStride, bandMask, rule)
+                        : Records256<Yes>(records32, d, groups, bands, planeStride, bandMask, rule);
+                }
             }
 
             for (; g < groups; g++)

@@ -509,7 +509,7 @@ internal sealed partial class LevelForest
 
     /// <summary>
     /// <see cref="WalkGroups"/> with AVX2 only: the first five levels from the tree's 32-entry
-    /// tables by 8-entry permutes (<see cref="Quarters"/>), deeper levels by one 64-bit gather
+    /// tables by 8-entry permutes (<see cref="Permute32"/>), deeper levels by one 64-bit gather
     /// per four pixels (<see cref="PairStep256"/>).
     /// </summary>
     private unsafe void WalkGroups256(ReadOnlySpan<float> planes, int stride, int* index, int* groupTree, int groups, float* values)
@@ -528,11 +528,12 @@ internal sealed partial class LevelForest
                 var depth = Math.Max(Math.Max(_depths[t0], _depths[t1]), Math.Max(_depths[t2], _depths[t3]));
                 for (var d = 0; d < Math.Min(depth, 5); d++)
                 {
-                    var wide = d >= 3;
-                    n0 = TableStep256(x, strideV, tables + (t0 * 64), p0, n0, wide);
-                    n1 = TableStep256(x, strideV, tables + (t1 * 64), p1, n1, wide);
-                    n2 = TableStep256(x, strideV, tables + (t2 * 64), p2, n2, wide);
-                    n3 = TableStep256(x, strideV, tables + (t3 * 64), p3, n3, wide);
+                    // Level d's nodes are the first 2^(d+1) - 1.
+                    var entries = (2 << d) - 1;
+                    n0 = TableStep256(x, strideV, tables + (t0 * 64), p0, n0, entries);
+                    n1 = TableStep256(x, strideV, tables + (t1 * 64), p1, n1, entries);
+                    n2 = TableStep256(x, strideV, tables + (t2 * 64), p2, n2, entries);
+                    n3 = TableStep256(x, strideV, tables + (t3 * 64), p3, n3, entries);
                 }
 
                 for (var d = 5; d < depth; d++)
@@ -554,30 +555,8 @@ internal sealed partial class LevelForest
 
     /// <summary>One of the first five levels for eight packed pixels: the node from the tree's tables (32 thresholds, then 32 packed words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<int> TableStep256(float* x, Vector256<int> stride, float* table, Vector256<int> pixel, Vector256<int> node, bool wide) =>
-        Next256(x, stride, pixel, Quarters.Look(table, node, wide), Quarters.Look(table + 32, node, wide).AsInt32());
-
-    /// <summary>A 32-entry table looked up by AVX2's 8-entry permutes.</summary>
-    private static class Quarters
-    {
-        /// <summary>Entries at <paramref name="index"/> (below 8 unless <paramref name="wide"/>, below 32 then).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe Vector256<float> Look(float* table, Vector256<int> index, bool wide)
-        {
-            var low = Avx2.PermuteVar8x32(Vector256.Load(table), index);
-            if (!wide)
-            {
-                return low;
-            }
-
-            // Bits 3 and 4 of the index at the sign, for the blends.
-            var bit3 = Avx2.ShiftLeftLogical(index, 28).AsSingle();
-            var bit4 = Avx2.ShiftLeftLogical(index, 27).AsSingle();
-            var first = Avx.BlendVariable(low, Avx2.PermuteVar8x32(Vector256.Load(table + 8), index), bit3);
-            var second = Avx.BlendVariable(Avx2.PermuteVar8x32(Vector256.Load(table + 16), index), Avx2.PermuteVar8x32(Vector256.Load(table + 24), index), bit3);
-            return Avx.BlendVariable(first, second, bit4);
-        }
-    }
+    private static unsafe Vector256<int> TableStep256(float* x, Vector256<int> stride, float* table, Vector256<int> pixel, Vector256<int> node, int entries) =>
+        Next256(x, stride, pixel, Permute32.Look(table, node, entries), Permute32.Look(table + 32, node, entries).AsInt32());
 
     /// <summary>A deeper level for eight packed pixels: threshold and packed word with one 64-bit gather per four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

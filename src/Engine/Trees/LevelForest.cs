@@ -230,23 +230,11 @@ internal sealed partial class LevelForest
         }
         else if (kernel == TreeKernel.Permutes)
         {
-            done = count - (count % PermuteForest.Lanes);
-            _permutes!.Accumulate(planes, stride, done, dest);
-            if (done < count)
-            {
-                PaddedTail(planes, stride, done, count, dest, PermuteForest.Lanes, _permutes.Accumulate);
-                done = count;
-            }
+            done = AccumulateRanked(_permutes!, planes, stride, count, dest);
         }
         else if (kernel == TreeKernel.Shuffles)
         {
-            done = count - (count % ShuffleForest.Lanes);
-            _shuffles!.Accumulate(planes, stride, done, dest);
-            if (done < count)
-            {
-                PaddedTail(planes, stride, done, count, dest, ShuffleForest.Lanes, _shuffles.Accumulate);
-                done = count;
-            }
+            done = AccumulateRanked(_shuffles!, planes, stride, count, dest);
         }
         else if (kernel == TreeKernel.Lanes)
         {
@@ -273,20 +261,34 @@ internal sealed partial class LevelForest
         }
     }
 
-    /// <summary>A rank kernel's entry point (<see cref="PermuteForest.Accumulate"/>, <see cref="ShuffleForest.Accumulate"/>).</summary>
-    private delegate void Accumulator(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest);
+    /// <summary>
+    /// All <paramref name="count"/> pixels through a rank kernel: its whole calls, then the
+    /// rest padded to one more (<see cref="PaddedTail"/>). Returns count.
+    /// </summary>
+    private int AccumulateRanked(IRankForest forest, ReadOnlySpan<float> planes, int stride, int count, Span<float> dest)
+    {
+        var whole = count - (count % forest.CallPixels);
+        forest.Accumulate(planes, stride, whole, dest);
+        if (whole < count)
+        {
+            PaddedTail(planes, stride, whole, count, dest, forest);
+        }
+
+        return count;
+    }
 
     /// <summary>
-    /// The last pixels [start, end) of a call, fewer than <paramref name="lanes"/>, through a
-    /// rank kernel as one call of <paramref name="lanes"/> (copies of the last pixel after
-    /// them) rather than node by node through the published spectral forest's 200 trees,
-    /// whose nodes are no longer in the cache: with the permute kernel the tails drew 0.96 %
-    /// of a one-thread spectral run's samples (1 Mpx, four blocks of rows, 48 tail pixels:
-    /// about 26 us a pixel, derived), and a vector of 64 costs about 64 x 140 ns. Two-thread
-    /// throughput went from 10.45-10.86 to 10.98-11.10 Mpx/s.
+    /// The last pixels [start, end) of a call, fewer than a rank kernel's call, through the
+    /// kernel as one call (copies of the last pixel after them) rather than node by node
+    /// through the published spectral forest's 200 trees, whose nodes are no longer in the
+    /// cache: with the permute kernel the tails drew 0.96 % of a one-thread spectral run's
+    /// samples (1 Mpx, four blocks of rows, 48 tail pixels: about 26 us a pixel, derived), and
+    /// a vector of 64 costs about 64 x 140 ns. Two-thread throughput went from 10.45-10.86 to
+    /// 10.98-11.10 Mpx/s.
     /// </summary>
-    private void PaddedTail(ReadOnlySpan<float> planes, int stride, int start, int end, Span<float> dest, int lanes, Accumulator accumulate)
+    private void PaddedTail(ReadOnlySpan<float> planes, int stride, int start, int end, Span<float> dest, IRankForest forest)
     {
+        var lanes = forest.CallPixels;
         var n = end - start;
         var features = ArrayPool<float>.Shared.Rent(FeatureCount * lanes);
         var margins = ArrayPool<float>.Shared.Rent(lanes);
@@ -301,7 +303,7 @@ internal sealed partial class LevelForest
 
             dest.Slice(start, n).CopyTo(margins);
             margins.AsSpan(n, lanes - n).Clear();
-            accumulate(features.AsSpan(0, FeatureCount * lanes), lanes, lanes, margins.AsSpan(0, lanes));
+            forest.Accumulate(features.AsSpan(0, FeatureCount * lanes), lanes, lanes, margins.AsSpan(0, lanes));
             margins.AsSpan(0, n).CopyTo(dest[start..]);
         }
         finally
@@ -646,4 +648,14 @@ internal enum TreeKernel
 
     /// <summary>Trees of up to 32 leaves: <see cref="MaskForest"/>, every split tested at once (AVX-512; AVX2 for an ensemble); others as <see cref="Permutes"/>.</summary>
     Masks,
+}
+
+/// <summary>A kernel on feature ranks (<see cref="PermuteForest"/>, <see cref="ShuffleForest"/>): whole calls of <see cref="CallPixels"/>.</summary>
+internal interface IRankForest
+{
+    /// <summary>Pixels a call takes a multiple of.</summary>
+    int CallPixels { get; }
+
+    /// <summary>Adds every tree's leaf, in tree order, to <c>dest[0 .. count)</c> for NaN-free feature planes; count a multiple of <see cref="CallPixels"/>.</summary>
+    void Accumulate(ReadOnlySpan<float> planes, int stride, int count, Span<float> dest);
 }

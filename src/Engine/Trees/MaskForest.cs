@@ -57,7 +57,7 @@ internal sealed class MaskForest
     /// </summary>
     private readonly bool _lowBits;
 
-    /// <summary>The most leaves of any tree: how many 8-entry registers the AVX2 kernel's leaf lookup needs.</summary>
+    /// <summary>The most leaves of any tree: how many 8-entry permutes the AVX2 kernel's leaf lookup needs.</summary>
     private readonly int _mostLeaves;
 
     /// <summary>The splits' tests, when they are few enough to be shared (see <see cref="AccumulateShared"/>); null otherwise.</summary>
@@ -387,16 +387,17 @@ internal sealed class MaskForest
                     m7 = Test(Vector256.Load(at + 56), threshold, bits, m7);
                 }
 
-                var tree = new LeafTable(leaves + (t * MaxLeaves), _mostLeaves);
+                var tree = leaves + (t * MaxLeaves);
+                var n = _mostLeaves;
                 var a = acc + i;
-                (Vector256.Load(a) + tree.Of(m0)).Store(a);
-                (Vector256.Load(a + 8) + tree.Of(m1)).Store(a + 8);
-                (Vector256.Load(a + 16) + tree.Of(m2)).Store(a + 16);
-                (Vector256.Load(a + 24) + tree.Of(m3)).Store(a + 24);
-                (Vector256.Load(a + 32) + tree.Of(m4)).Store(a + 32);
-                (Vector256.Load(a + 40) + tree.Of(m5)).Store(a + 40);
-                (Vector256.Load(a + 48) + tree.Of(m6)).Store(a + 48);
-                (Vector256.Load(a + 56) + tree.Of(m7)).Store(a + 56);
+                (Vector256.Load(a) + Leaf(m0, tree, n)).Store(a);
+                (Vector256.Load(a + 8) + Leaf(m1, tree, n)).Store(a + 8);
+                (Vector256.Load(a + 16) + Leaf(m2, tree, n)).Store(a + 16);
+                (Vector256.Load(a + 24) + Leaf(m3, tree, n)).Store(a + 24);
+                (Vector256.Load(a + 32) + Leaf(m4, tree, n)).Store(a + 32);
+                (Vector256.Load(a + 40) + Leaf(m5, tree, n)).Store(a + 40);
+                (Vector256.Load(a + 48) + Leaf(m6, tree, n)).Store(a + 48);
+                (Vector256.Load(a + 56) + Leaf(m7, tree, n)).Store(a + 56);
             }
         }
 
@@ -411,7 +412,7 @@ internal sealed class MaskForest
                     m = Test(Vector256.Load(x + ((long)s->Feature * stride) + i), Vector256.Create(s->Threshold), Vector256.Create(s->Bits), m);
                 }
 
-                a += new LeafTable(leaves + (t * MaxLeaves), _mostLeaves).Of(m);
+                a += Leaf(m, leaves + (t * MaxLeaves), _mostLeaves);
             }
 
             a.Store(acc + i);
@@ -459,43 +460,20 @@ internal sealed class MaskForest
         Vector256.AndNot(mask, Vector256.GreaterThan(value, threshold).AsUInt32() & left);
 
     /// <summary>
-    /// A tree's leaf values (up to 32, leaf k at bit k of a mask) in up to four registers, and
-    /// the value of the leftmost leaf left in each lane's mask: the lowest bit, <c>m &amp; -m</c>,
-    /// is a power of two 2^k, exact as a float (bit 31 as -2^31), whose exponent field is
-    /// 127 + k; k picks the value by 8-entry permutes blended on its bits 3 and 4. It was
-    /// gathered before: on an AMD EPYC (Zen 3), where an 8-lane gather costs about 4.9 ns,
-    /// the built-in models on one thread went from 4.8-5.2 to 5.4-6.1 Mpx/s (spectral) and
-    /// from 2.7-3.8 to 4.8-5.5 (temporal), three alternating runs each.
+    /// The value of the leftmost leaf left in each lane's mask, leaf k at bit k: the lowest
+    /// bit, <c>m &amp; -m</c>, is a power of two 2^k, exact as a float (bit 31 as -2^31),
+    /// whose exponent field is 127 + k; k picks the value from the tree's leaves by permutes
+    /// (<see cref="Permute32"/>). It was gathered before: on an AMD EPYC (Zen 3), where an
+    /// 8-lane gather costs about 4.9 ns, the built-in models on one thread went from 4.8-5.2
+    /// to 5.4-6.1 Mpx/s (spectral) and from 2.7-3.8 to 4.8-5.5 (temporal), three alternating
+    /// runs each.
     /// </summary>
-    private readonly unsafe struct LeafTable(float* tree, int leaves)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Leaf(Vector256<uint> mask, float* tree, int leaves)
     {
-        private readonly Vector256<float> _q0 = Vector256.Load(tree);
-        private readonly Vector256<float> _q1 = Vector256.Load(tree + 8);
-        private readonly Vector256<float> _q2 = Vector256.Load(tree + 16);
-        private readonly Vector256<float> _q3 = Vector256.Load(tree + 24);
-        private readonly int _leaves = leaves;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Of(Vector256<uint> mask)
-        {
-            var lowest = (mask & (Vector256<uint>.Zero - mask)).AsInt32();
-            var k = (Vector256.ShiftRightLogical(Vector256.ConvertToSingle(lowest).AsInt32(), 23) & Vector256.Create(0xFF)) - Vector256.Create(127);
-            var v = Avx2.PermuteVar8x32(_q0, k);
-            if (_leaves <= 8)
-            {
-                return v;
-            }
-
-            var bit3 = Avx2.ShiftLeftLogical(k, 28).AsSingle();
-            v = Avx.BlendVariable(v, Avx2.PermuteVar8x32(_q1, k), bit3);
-            if (_leaves <= 16)
-            {
-                return v;
-            }
-
-            var upper = Avx.BlendVariable(Avx2.PermuteVar8x32(_q2, k), Avx2.PermuteVar8x32(_q3, k), bit3);
-            return Avx.BlendVariable(v, upper, Avx2.ShiftLeftLogical(k, 27).AsSingle());
-        }
+        var lowest = (mask & (Vector256<uint>.Zero - mask)).AsInt32();
+        var k = (Vector256.ShiftRightLogical(Vector256.ConvertToSingle(lowest).AsInt32(), 23) & Vector256.Create(0xFF)) - Vector256.Create(127);
+        return Permute32.Look(tree, k, leaves);
     }
 
     /// <summary>

@@ -74,22 +74,15 @@ namespace S2CloudMask.Engine.Trees;
 /// </para>
 /// </summary>
 [SkipLocalsInit]
-internal sealed class PermuteForest
+internal sealed class PermuteForest : IRankForest
 {
     /// <summary>Pixels per vector; calls take a multiple of this.</summary>
     public const int Lanes = 64;
 
-    private const int MaxDepth = 9;
+    /// <inheritdoc/>
+    public int CallPixels => Lanes;
 
-    private const int MinDepth = 2;
-
-    private const int MaxFeatures = 16;
-
-    /// <summary>Ranks below 2^14: the upper bytes' difference and the lower bytes' carry stay within a signed byte.</summary>
-    private const int MaxThresholds = (1 << 14) - 1;
-
-    /// <summary>Where a feature's bits sit in its table byte: the upper four, so each mask is the sign after 0-3 doublings.</summary>
-    private const int FeatureShift = 4;
+    private const int FeatureShift = ThresholdRanks.FeatureShift;
 
     /// <summary>Bytes of a level's table (one of upper index bytes, lower index bytes, features): vpermb reads 64.</summary>
     private static int TableBytes(int level) => Math.Max(64, 1 << level);
@@ -168,26 +161,17 @@ internal sealed class PermuteForest
     }
 
     /// <summary>
-    /// The layout of a summed ensemble, or null where it does not suit: an average, fewer than
-    /// 8 trees, more than 16 features, a tree deeper than 9 or no tree deeper than 1, fewer than
-    /// a quarter of the leaves complete trees of that depth would have (sparse trees: every
-    /// pixel walks the full depth here), or (<see cref="ThresholdRanks.TryCreate"/>) a NaN
-    /// threshold or more than 16,383 distinct thresholds of a feature.
+    /// The layout of a summed ensemble, or null where it does not suit: fewer than 8 trees (the
+    /// first levels run 16 side by side), or what <see cref="ThresholdRanks.ForByteLanes"/> refuses.
     /// </summary>
     public static PermuteForest? TryCreate(TreeEnsemble ensemble)
     {
-        var depth = ensemble.MaxDepth;
-        if (ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < 8 || ensemble.FeatureCount > MaxFeatures
-            || depth < MinDepth || depth > MaxDepth
-            || (long)ensemble.TreeCount << depth > 4L * ensemble.Leaves.Length)
+        if (ThresholdRanks.ForByteLanes(ensemble, minTrees: 8) is not { } thresholds)
         {
             return null;
         }
 
-        if (ThresholdRanks.TryCreate(ensemble, MaxThresholds) is not { } thresholds)
-        {
-            return null;
-        }
+        var depth = ensemble.MaxDepth;
 
         var cuts = thresholds.Cuts;
         var (offsets, leafOffset, treeBytes) = Layout(depth);
@@ -285,7 +269,7 @@ internal sealed class PermuteForest
         // as its width (2, 4, 8, 9 or 16), the ones past the features never picked.
         // Also pixel by pixel for Top: in each group of four pixels (128 bytes), pixel j's upper
         // byte of feature f at 16j + f, its lower byte 64 further.
-        var width = PickWidth(_features);
+        var width = ThresholdRanks.PickWidth(_features);
         var ranks = ArrayPool<byte>.Shared.Rent((width * count * 2) + 64);
         var packed = ArrayPool<byte>.Shared.Rent((PackedBlockBytes * (count / Lanes)) + 64);
         var margins = ArrayPool<float>.Shared.Rent(count + 16);
@@ -915,8 +899,6 @@ internal sealed class PermuteForest
     }
 
     /// <summary>Planes the blend tree for <paramref name="features"/> features reads.</summary>
-    private static int PickWidth(int features) => features switch { <= 2 => 2, <= 4 => 4, <= 8 => 8, 9 => 9, _ => 16 };
-
     /// <summary>
     /// Each lane's rank bytes of its own feature, by a tree of blends on the feature's bits over
     /// the feature planes at x (feature f's upper bytes at 128f, lower bytes 64 further); one

@@ -41,10 +41,13 @@ namespace S2CloudMask.Engine.Trees;
 /// </para>
 /// </summary>
 [SkipLocalsInit]
-internal sealed class ShuffleForest
+internal sealed class ShuffleForest : IRankForest
 {
     /// <summary>Pixels a call takes a multiple of (the ranks' search runs 64 at a time).</summary>
     public const int Lanes = 64;
+
+    /// <inheritdoc/>
+    public int CallPixels => Lanes;
 
     /// <summary>Pixels per vector: 32 byte lanes.</summary>
     private const int Block = 32;
@@ -56,17 +59,7 @@ internal sealed class ShuffleForest
     /// </summary>
     private const int Slice = 16;
 
-    private const int MaxDepth = 9;
-
-    private const int MinDepth = 2;
-
-    private const int MaxFeatures = 16;
-
-    /// <summary>Ranks below 2^14: both bytes (7 bits each) within a signed byte.</summary>
-    private const int MaxThresholds = (1 << 14) - 1;
-
-    /// <summary>Where a feature's bits sit in its table byte: the upper four, so each blend mask is the sign after 0-3 doublings.</summary>
-    private const int FeatureShift = 4;
+    private const int FeatureShift = ThresholdRanks.FeatureShift;
 
     /// <summary>Per feature, its distinct thresholds ascending, padded with +inf to a power of two.</summary>
     private readonly float[][] _cuts;
@@ -94,7 +87,7 @@ internal sealed class ShuffleForest
         _depth = depth;
         _trees = trees;
         _features = features;
-        _width = PickWidth(features);
+        _width = ThresholdRanks.PickWidth(features);
     }
 
     /// <summary>Whether the processor runs it: AVX2 (byte shuffles, blends and the ranks' gathers).</summary>
@@ -102,38 +95,18 @@ internal sealed class ShuffleForest
 
     private static int TableBytes(int level) => Math.Max(16, 1 << level);
 
-    /// <summary>Planes the blend tree reads per byte: 2, 4, 8, 9 or 16 (those past the features are never picked).</summary>
-    private static int PickWidth(int features) => features switch
-    {
-        <= 2 => 2,
-        <= 4 => 4,
-        <= 8 => 8,
-        9 => 9,
-        _ => 16,
-    };
-
     /// <summary>
-    /// The layout of a summed ensemble, or null where it does not suit (as for
-    /// <see cref="PermuteForest"/>): an average, more than 16 features, a tree deeper than 9 or
-    /// no tree deeper than 1, fewer than a quarter of the leaves complete trees of that depth
-    /// would have (every pixel walks the full depth here), a NaN threshold or more than 16,383
-    /// distinct thresholds of a feature.
+    /// The layout of a summed ensemble, or null where it does not suit (what
+    /// <see cref="ThresholdRanks.ForByteLanes"/> refuses; any number of trees).
     /// </summary>
     public static ShuffleForest? TryCreate(TreeEnsemble ensemble)
     {
+        if (ThresholdRanks.ForByteLanes(ensemble, minTrees: 1) is not { } thresholds)
+        {
+            return null;
+        }
+
         var depth = ensemble.MaxDepth;
-        if (ensemble.Aggregation == Aggregation.Average || ensemble.FeatureCount > MaxFeatures
-            || depth < MinDepth || depth > MaxDepth
-            || (long)ensemble.TreeCount << depth > 4L * ensemble.Leaves.Length)
-        {
-            return null;
-        }
-
-        if (ThresholdRanks.TryCreate(ensemble, MaxThresholds) is not { } thresholds)
-        {
-            return null;
-        }
-
         var offsets = new int[depth];
         var treeBytes = 0;
         for (var level = 0; level < depth; level++)

@@ -66,6 +66,34 @@ internal sealed class ThresholdRanks
         return new ThresholdRanks(cuts, [.. distinct.Select(d => d.Count)]);
     }
 
+    /// <summary>Deepest tree the byte-lane walks take: its last path fits a byte.</summary>
+    public const int ByteLaneMaxDepth = 9;
+
+    /// <summary>Where a feature's bits sit in the byte-lane walks' table bytes: the upper four, so each blend mask is the sign after 0-3 doublings.</summary>
+    public const int FeatureShift = 4;
+
+    /// <summary>
+    /// The thresholds of an ensemble for the byte-lane walks (<see cref="PermuteForest"/>,
+    /// <see cref="ShuffleForest"/>), or null where it does not suit: an average, fewer than
+    /// <paramref name="minTrees"/> trees, more than 16 features, a tree deeper than 9 or no
+    /// tree deeper than 1, fewer than a quarter of the leaves complete trees of that depth
+    /// would have (sparse trees: every pixel walks the full depth there), a NaN threshold, or
+    /// 16,384 distinct thresholds of a feature or more (ranks below 2^14 keep both bytes'
+    /// arithmetic within a signed byte).
+    /// </summary>
+    public static ThresholdRanks? ForByteLanes(TreeEnsemble ensemble, int minTrees)
+    {
+        var depth = ensemble.MaxDepth;
+        return ensemble.Aggregation == Aggregation.Average || ensemble.TreeCount < minTrees || ensemble.FeatureCount > 16
+            || depth < 2 || depth > ByteLaneMaxDepth
+            || (long)ensemble.TreeCount << depth > 4L * ensemble.Leaves.Length
+            ? null
+            : TryCreate(ensemble, (1 << 14) - 1);
+    }
+
+    /// <summary>Feature planes a byte-lane walk's blend tree reads: 2, 4, 8, 9 or 16 (those past the features are never picked).</summary>
+    public static int PickWidth(int features) => features switch { <= 2 => 2, <= 4 => 4, <= 8 => 8, 9 => 9, _ => 16 };
+
     /// <summary>The index of a split's threshold among its feature's.</summary>
     public int IndexOf(TreeNode split) => Array.BinarySearch(Cuts[split.Feature], 0, Counts[split.Feature], split.Threshold);
 
