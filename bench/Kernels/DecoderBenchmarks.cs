@@ -15,7 +15,11 @@ namespace S2CloudMask.Bench.Kernels;
 public class DecoderBenchmarks
 {
     private const ulong FastBands = 0b1100001111; // B02 B03 B04 B05 B11 B12
-    private readonly float[] _planes = new float[10 * Fixtures.Pixels];
+    private readonly float[] _planes = new float[10 * (Fixtures.Pixels + 64)];
+
+    /// <summary>Floats between one plane's end and the next's start (the classifier leaves a line, 16).</summary>
+    [Params(0, 16)]
+    public int Pad { get; set; }
     private long _first;
 
     [GlobalSetup]
@@ -23,6 +27,7 @@ public class DecoderBenchmarks
     {
         _first = 150L * Fixtures.ClearScene.Width;
         var expected = new float[_planes.Length];
+        var keep = Pad; Pad = 0;
         PixelDecoder.UseVectors = false;
         Decode(ulong.MaxValue, expected);
         PixelDecoder.UseVectors = true;
@@ -31,6 +36,8 @@ public class DecoderBenchmarks
         {
             throw new InvalidOperationException("vectorised decode disagrees with the scalar twin");
         }
+
+        Pad = keep;
     }
 
     [Benchmark(Baseline = true)]
@@ -48,5 +55,5 @@ public class DecoderBenchmarks
     public void VectorisedFastBands() => Decode(FastBands, _planes);
 
     private void Decode(ulong bands, float[] planes) =>
-        PixelDecoder.Decode(Fixtures.ClearScene, Scaling.Identity, _first, Fixtures.Pixels, planes, Fixtures.Pixels, propagateNoData: true, bands);
+        PixelDecoder.Decode(Fixtures.ClearScene, Scaling.Identity, _first, Fixtures.Pixels, planes, Fixtures.Pixels + Pad, propagateNoData: true, bands);
 }

@@ -35,6 +35,16 @@ internal static class AlignedFloats
         return (buffer, (int)((64 - (address & 63)) & 63) / sizeof(float));
     }
 
+    /// <summary>
+    /// The distance between a chunk's planes: <paramref name="pixels"/> rounded up to whole
+    /// lines, and one line more. Chunks are powers of two, so planes a chunk apart would all
+    /// start in the same set of the L1 cache (8 ways), and a pass writing ten of them at once
+    /// (the decoder, all bands) would evict its own lines: decoding ten float32 bands of 2,048
+    /// pixels took 8.0 us with planes 2,048 floats apart against 5.4-6.0 us one line further
+    /// (BenchmarkDotNet, AMD EPYC Zen 3); with the six bands of <c>fast</c> both were the same.
+    /// </summary>
+    public static int PlaneStride(int pixels) => Round(pixels) + Line;
+
     /// <summary>n rounded up to whole cache lines of floats, so that parts laid one after another stay aligned.</summary>
     public static int Round(int n) => (n + Line - 1) / Line * Line;
 }

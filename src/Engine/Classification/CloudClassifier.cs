@@ -217,8 +217,10 @@ public static class CloudClassifier
             var nf = model.Features.FeatureCount;
 
             // The chunk's planes start on cache lines (64-byte vectors across two lines cost
-            // two accesses), from this thread's pinned buffer.
-            var (bandFloats, refFloats, featureFloats, scratchFloats) = (bands * chunk, reference is null ? 0 : bands * chunk, nf * chunk, Math.Max(1, model.Features.ScratchLength(chunk)));
+            // two accesses), from this thread's pinned buffer, one line more than a chunk
+            // apart (see AlignedFloats.PlaneStride).
+            var stride = AlignedFloats.PlaneStride(chunk);
+            var (bandFloats, refFloats, featureFloats, scratchFloats) = (bands * stride, reference is null ? 0 : bands * stride, nf * stride, Math.Max(1, model.Features.ScratchLength(stride)));
             var (buffer, at) = AlignedFloats.ForThisThread(
                 AlignedFloats.Round(bandFloats) + AlignedFloats.Round(refFloats) + AlignedFloats.Round(featureFloats) + AlignedFloats.Round(scratchFloats));
             var obsPlanes = Take(bandFloats);
@@ -254,7 +256,7 @@ public static class CloudClassifier
                     var count = Math.Min(chunk, inPixels - done);
                     var first = ((long)inStart * width) + done;
                     // Only the bands the features read (and band 0, which tells nodata below).
-                    PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, chunk, propagateNoData: true, model.Features.ObsBandMask | 1);
+                    PixelDecoder.Decode(obs, scaling, first, count, obsPlanes, stride, propagateNoData: true, model.Features.ObsBandMask | 1);
                     if (nodata is not null)
                     {
                         // Band 0 alone tells: the decoder makes every band NaN when one is nodata.
@@ -264,11 +266,11 @@ public static class CloudClassifier
                     clock?.Lap(ClassifyStage.Decode);
                     if (reference is not null)
                     {
-                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, chunk, propagateNoData: true, model.Features.RefBandMask | 1);
+                        PixelDecoder.Decode(reference, referenceScaling, first, count, refPlanes, stride, propagateNoData: true, model.Features.RefBandMask | 1);
                         clock?.Lap(ClassifyStage.DecodeReference);
                     }
 
-                    var someUndefined = model.Features.EvaluateAndCheck(obsPlanes, refPlanes, chunk, count, featurePlanes, scratch);
+                    var someUndefined = model.Features.EvaluateAndCheck(obsPlanes, refPlanes, stride, count, featurePlanes, scratch);
                     clock?.Lap(ClassifyStage.Features);
                     // As in the reference, a pixel with an undefined feature (nodata, log of 0)
                     // has no probability. Its features get a stand-in so the whole chunk keeps
@@ -276,7 +278,7 @@ public static class CloudClassifier
                     var anyUndefined = false;
                     for (var f = 0; someUndefined && f < nf; f++)
                     {
-                        var plane = featurePlanes.Slice(f * chunk, count);
+                        var plane = featurePlanes.Slice(f * stride, count);
                         if (!FloatSpans.ContainsNaN(plane))
                         {
                             continue;
@@ -300,7 +302,7 @@ public static class CloudClassifier
 
                     clock?.Lap(ClassifyStage.NaNScan);
                     var p = target.AsSpan((int)(targetOffset + done), count);
-                    model.Ensemble.PredictPlanes(featurePlanes, chunk, count, p, nanFree: true);
+                    model.Ensemble.PredictPlanes(featurePlanes, stride, count, p, nanFree: true);
                     clock?.Lap(ClassifyStage.Trees);
                     if (anyUndefined)
                     {
