@@ -29,7 +29,13 @@ public sealed record ClassifyOptions
     /// features 512 pixels at a time (their planes in the 48 KB L1 cache) and the trees over the
     /// whole 4096 was no faster either: <c>fast</c> at 4 Mpx, best of four runs each, three
     /// alternating rounds, one thread 7.81, 9.83, 7.72 ns per pixel against 7.11, 9.13, 9.22,
-    /// two threads 5.20, 5.65, 5.31 against 4.39, 5.54, 4.49.
+    /// two threads 5.20, 5.65, 5.31 against 4.39, 5.54, 4.49. On an AMD EPYC of the Zen 3
+    /// generation (32 KB L1, 512 KB L2) 4096 held too: <c>fast</c> on two threads at 2 Mpx,
+    /// three alternating rounds, 76.9, 81.4, 78.1 Mpx/s against 72.7, 77.9, 67.7 with 2048 and
+    /// 69.5, 70.0, 64.0 with 1024; 8192 the same within the noise. With the planes a line
+    /// apart (<see cref="AlignedFloats.PlaneStride"/>), the features in sub-blocks of 512 or
+    /// 256 pixels were no faster there either (features stage 5.5-7.1 and 7.9-8.5 against
+    /// 4.3-6.4 ns per pixel).
     /// </summary>
     public int ChunkPixels { get; init; } = 4096;
 

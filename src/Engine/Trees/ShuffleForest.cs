@@ -39,6 +39,14 @@ namespace S2CloudMask.Engine.Trees;
 /// 1.00-1.17); leaf values added tree by tree at the last level by a scalar loop
 /// (load, add and store per pixel) instead of gathers (0.91-1.17 against 1.12-1.32).
 /// </para>
+/// <para>
+/// Ruled out on the data, not built: a cache of margins by rank vector (pixels with the same
+/// ranks in all nine features have the same margin), since 98.9 % of the clear scene's
+/// pixels and 88 % of the stack's have ranks no other pixel has; stopping a pixel once its
+/// mask is decided (the opening commutes with the threshold), since the leaves the later trees
+/// can still add span -29 to +31 after 100 trees and -13 to +15 after 150, where a
+/// probability of 0.99 is a margin of 4.6.
+/// </para>
 /// </summary>
 [SkipLocalsInit]
 internal sealed class ShuffleForest : IRankForest
