@@ -98,23 +98,25 @@ internal static class StagesCommand
         Line("classifier, 1 thread", single, sum, px);
         Line($"classifier, {Environment.ProcessorCount} threads", all, sum, px);
 
-        // Each expression compiled alone shows what the shared subexpressions cost.
+        // Each expression compiled alone shows what the shared subexpressions cost; planes
+        // as far apart as the classifier's.
         Console.WriteLine($"{"  feature (alone)",-28} {"ns/px",8}");
-        var planes = new float[model.Bands.Count * Chunk];
-        var refPlanes = new float[model.Bands.Count * Chunk];
-        PixelDecoder.Decode(obs, Scaling.Identity, 0, Chunk, planes, Chunk);
-        PixelDecoder.Decode(obs, Scaling.Identity, 0, Chunk, refPlanes, Chunk);
+        var stride = AlignedFloats.PlaneStride(Chunk);
+        var planes = new float[model.Bands.Count * stride];
+        var refPlanes = new float[model.Bands.Count * stride];
+        PixelDecoder.Decode(obs, Scaling.Identity, 0, Chunk, planes, stride);
+        PixelDecoder.Decode(obs, Scaling.Identity, 0, Chunk, refPlanes, stride);
         foreach (var expression in model.Features.Expressions)
         {
             var program = FeatureProgram.Compile([expression], model.Bands);
             var output = new float[Chunk];
-            var scratch = new float[Math.Max(1, program.ScratchLength(Chunk))];
+            var scratch = new float[Math.Max(1, program.ScratchLength(stride))];
             const int loops = 200;
             var seconds = BestOf(runs, () =>
             {
                 for (var i = 0; i < loops; i++)
                 {
-                    program.Evaluate(planes, refPlanes, Chunk, Chunk, output, scratch);
+                    program.Evaluate(planes, refPlanes, stride, Chunk, output, scratch);
                 }
             });
             Console.WriteLine($"  {expression,-26} {Stats.F(seconds * 1e9 / (loops * (double)Chunk), 2),8}");
