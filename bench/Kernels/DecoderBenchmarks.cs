@@ -6,9 +6,9 @@ namespace S2CloudMask.Bench.Kernels;
 /// <summary>
 /// Decoding one chunk of the clear scene (pixel-interleaved float32, 10 bands) into band
 /// planes: pixel by pixel (the scalar twin) against the vector path (sixteen records at a
-/// time transposed out of four-band windows with AVX-512, eight pixels per AVX2 gather
-/// without), all bands and only the six the fast model reads. All give the same planes
-/// (checked in setup).
+/// time transposed out of four-band windows with AVX-512, eight at a time with AVX2), all
+/// bands and only the six the fast model reads, on planes a power of two apart and one line
+/// further (<see cref="Pad"/>). All give the same planes (checked in setup).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Decode")]

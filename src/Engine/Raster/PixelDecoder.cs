@@ -416,8 +416,8 @@ public static class PixelDecoder
 
     /// <summary>
     /// The AVX2 counterpart of <see cref="Records{TScaled}"/> (processors without AVX-512):
-    /// eight pixels a step, records of four bands or more, the wanted bands transposed out of
-    /// four-band windows (<see cref="Window256{TScaled}"/>) where eight-lane gathers took one
+    /// eight pixels a step, records of four to twelve bands (at most three windows; wider
+    /// records are gathered), the wanted bands transposed out of four-band windows (<see cref="Window256{TScaled}"/>) where eight-lane gathers took one
     /// instruction a band and pixel group (on an AMD EPYC of the Zen 3 generation a gather of
     /// eight costs about 4.9 ns, fourteen cycles). Returns the groups of eight done.
     /// </summary>
