@@ -37,7 +37,12 @@ namespace S2CloudMask.Engine.Trees;
 /// about 40 of some 700 vector operations per tree and block: one thread 0.87-1.24 against
 /// 1.05-1.12 Mpx/s, alternating, and no faster for all levels (0.90-1.06 against
 /// 1.00-1.17); leaf values added tree by tree at the last level by a scalar loop
-/// (load, add and store per pixel) instead of gathers (0.91-1.17 against 1.12-1.32).
+/// (load, add and store per pixel) instead of gathers (0.91-1.17 against 1.12-1.32); the last
+/// one or two levels walked per pixel with plain loads as the leaves are added (node entries
+/// of index and feature, each pixel's whole ranks), which would spare the deepest levels'
+/// 8 and 16 chunks a table: 2.46-2.97 and 3.04-4.64 against 1.76-2.16 ms per 2,048 pixels
+/// (BenchmarkDotNet, alternating; eight pixels side by side spilled their sums, tree by tree
+/// over the slice no better), as the loads' chain is longer than the shuffles it saves.
 /// </para>
 /// <para>
 /// Ruled out on the data, not built: a cache of margins by rank vector (pixels with the same
