@@ -224,7 +224,9 @@ public static class PixelDecoder
             }
             else if ((typeof(T) == typeof(ushort) || typeof(T) == typeof(short)) && records && bands >= 8 && UseRecords16)
             {
-                g = Records16((short*)(s + at), d, groups, bands, planeStride, bandMask, propagate, typeof(T) == typeof(short), rule);
+                // From band 64 on every band is wanted (a mask has 64 bits).
+                var mask = bands > 64 ? ulong.MaxValue : bandMask;
+                g = Records16((short*)(s + at), d, groups, bands, planeStride, mask, propagate, typeof(T) == typeof(short), rule);
             }
 
             for (; g < groups; g++)

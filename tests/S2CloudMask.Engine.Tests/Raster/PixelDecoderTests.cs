@@ -296,8 +296,9 @@ public sealed class PixelDecoderTests
     /// <summary>
     /// 16-bit records of other widths (eight-band windows pulled back to fit, overlapping, or
     /// an odd width whose group ends in half a vector), values over the whole range of the
-    /// type, and nodata as the last value of a group: the records path and the gathers give
-    /// what the plane-by-plane path gives, every wanted band.
+    /// type, and nodata as the last value of a group (the whole pixel NaN, or that value
+    /// alone without propagation): the records path and the gathers give what the
+    /// plane-by-plane path gives, every wanted band.
     /// </summary>
     [Theory]
     [InlineData(ElementType.UInt16, 8, ulong.MaxValue)]
@@ -306,6 +307,7 @@ public sealed class PixelDecoderTests
     [InlineData(ElementType.Int16, 9, ulong.MaxValue)]
     [InlineData(ElementType.Int16, 10, 0b1100001111UL)]
     [InlineData(ElementType.Int16, 13, ulong.MaxValue)]
+    [InlineData(ElementType.UInt16, 300, ulong.MaxValue)] // a 30-date stack's channels, as the geomedian reads them
     public void SixteenBitRecordsOfAnyWidthDecodeLikePlanes(ElementType type, int bands, ulong mask)
     {
         const int N = 70;
@@ -326,16 +328,16 @@ public sealed class PixelDecoderTests
         var image = BandImage.Interleaved(Bytes(records), type, 1, N, bands);
         var planes = BandImage.Planar(Bytes(planar), type, bands, 1, N);
         var scaling = Scaling.Resolve(type, offset: Scaling.Baseline0400Offset, noData: NoData);
-        var expected = new float[bands * N];
-        PixelDecoder.Decode(planes, scaling, 0, N, expected, N, propagateNoData: true);
-        Assert.True(float.IsNaN(expected[15]));
-        foreach (var records16 in new[] { true, false })
+        foreach (var (records16, propagate) in new[] { (true, true), (false, true), (true, false) })
         {
+            var expected = new float[bands * N];
+            PixelDecoder.Decode(planes, scaling, 0, N, expected, N, propagate);
+            Assert.Equal(propagate, float.IsNaN(expected[15]));
             PixelDecoder.UseRecords16 = records16;
             try
             {
                 var actual = new float[bands * N];
-                PixelDecoder.Decode(image, scaling, 0, N, actual, N, propagateNoData: true, mask);
+                PixelDecoder.Decode(image, scaling, 0, N, actual, N, propagate, mask);
                 for (var b = 0; b < bands; b++)
                 {
                     if ((mask >> b & 1) != 0)
