@@ -226,7 +226,7 @@ public static class PixelDecoder
             {
                 // From band 64 on every band is wanted (a mask has 64 bits).
                 var mask = bands > 64 ? ulong.MaxValue : bandMask;
-                g = Records16((short*)(s + at), d, groups, bands, planeStride, mask, propagate, typeof(T) == typeof(short), rule);
+                g = Records16(s + at, d, groups, bands, planeStride, mask, propagate, rule);
             }
 
             for (; g < groups; g++)
@@ -414,29 +414,22 @@ public static class PixelDecoder
     /// <summary>
     /// The AVX2 counterpart of <see cref="Records{TScaled}"/> (processors without AVX-512):
     /// eight pixels a step, records of four to twelve bands (at most three windows; wider
-    /// records are gathered), the wanted bands transposed out of four-band windows (<see cref="Window256{TScaled}"/>) where eight-lane gathers took one
-    /// instruction a band and pixel group (on an AMD EPYC of the Zen 3 generation a gather of
-    /// eight costs about 4.9 ns, fourteen cycles). Returns the groups of eight done.
+    /// records are gathered), the wanted bands transposed out of four-band windows
+    /// (<see cref="Window256{TScaled}"/>) where eight-lane gathers took one instruction a band
+    /// and pixel group (on an AMD EPYC of the Zen 3 generation a gather of eight costs about
+    /// 4.9 ns, fourteen cycles). Returns the groups of eight done.
+    /// <para>
+    /// Up to three windows (records of up to twelve bands, every Sentinel-2 model) are held in
+    /// locals and taken without a loop, and the group's NaN test (<see cref="Clean{T}"/>) takes
+    /// two vectors an instruction. With the windows read from the stack in a loop and one
+    /// compare a vector, a group of eight took some 260 instructions; on an AMD EPYC of the
+    /// Zen 3 generation 2,048 pixels of ten float32 bands then took 12.3-13.0 us to decode
+    /// against 10.9-11.1, their six <c>fast</c> bands 7.8-8.9 against 6.4-6.5
+    /// (BenchmarkDotNet, alternating builds).
+    /// </para>
     /// </summary>
     private static unsafe int Records256<TScaled>(float* s, float* d, int groups, int bands, int planeStride, ulong bandMask, in ValueRule rule)
-        where TScaled : struct, IStaticFlag =>
-        rule.HasNoData
-            ? Records256<TScaled, Yes>(s, d, groups, bands, planeStride, bandMask, rule)
-            : Records256<TScaled, No>(s, d, groups, bands, planeStride, bandMask, rule);
-
-    /// <summary>
-    /// <see cref="Records256{TScaled}"/> with the nodata test decided at compile time. Up to
-    /// three windows (records of up to twelve bands, every Sentinel-2 model) are held in
-    /// locals and taken without a loop, and the NaN test takes two vectors an instruction
-    /// (unordered compares). With the windows read from the stack in a loop and one compare
-    /// a vector, a group of eight took some 260 instructions; on an AMD EPYC of the Zen 3
-    /// generation 2,048 pixels of ten float32 bands then took 12.3-13.0 us to decode against
-    /// 10.9-11.1 now, their six <c>fast</c> bands 7.8-8.9 against 6.4-6.5 (BenchmarkDotNet,
-    /// alternating builds).
-    /// </summary>
-    private static unsafe int Records256<TScaled, TNoData>(float* s, float* d, int groups, int bands, int planeStride, ulong bandMask, in ValueRule rule)
         where TScaled : struct, IStaticFlag
-        where TNoData : struct, IStaticFlag
     {
         var wanted = stackalloc int[bands];
         var starts = stackalloc int[bands];
@@ -451,38 +444,14 @@ public static class PixelDecoder
         var (s0, s1, s2) = (starts[0], windows > 1 ? starts[1] : starts[0], windows > 2 ? starts[2] : starts[0]);
         var (o0, o1, o2) = (outputs[0], windows > 1 ? outputs[1] : 0, windows > 2 ? outputs[2] : 0);
         var (p0, p1, p2) = (s0 * (long)planeStride, s1 * (long)planeStride, s2 * (long)planeStride);
-        var noData = Vector256.Create(rule.NoData);
         var step = 8 * bands;
-        var pairs = step / 16;
         for (var g = 0; g < groups; g++)
         {
             var px = s + ((long)g * step);
             var to = d + (g * 8L);
 
             Prefetch((byte*)(px + (PrefetchGroups * step)), step * sizeof(float));
-
-            var bad = Vector256<float>.Zero;
-            for (var k = 0; k < pairs; k++)
-            {
-                var (a, b) = (Vector256.Load(px + (16 * k)), Vector256.Load(px + (16 * k) + 8));
-                bad |= Avx.CompareUnordered(a, b);
-                if (TNoData.IsSet)
-                {
-                    bad |= Vector256.Equals(a, noData) | Vector256.Equals(b, noData);
-                }
-            }
-
-            if ((bands & 1) != 0)
-            {
-                var v = Vector256.Load(px + step - 8);
-                bad |= ~Vector256.Equals(v, v);
-                if (TNoData.IsSet)
-                {
-                    bad |= Vector256.Equals(v, noData);
-                }
-            }
-
-            if (bad != Vector256<float>.Zero)
+            if (!Clean(px, step, rule.HasNoData, rule.NoData))
             {
                 Pixels(s, bands, 1, bands, d, planeStride, g * 8, (g + 1) * 8, propagate: true, rule);
                 continue;
@@ -525,10 +494,12 @@ public static class PixelDecoder
     /// eight-band windows (one 128-bit load per pixel and window) and widened, converted and
     /// scaled as the plane-by-plane path does, where eight-lane gathers took one instruction
     /// a band and pixel group: ten bands of 2,048 pixels took 11.9-17.8 us against 25.9-31.2
-    /// (BenchmarkDotNet, AMD EPYC Zen 3, two runs). With <paramref name="propagate"/>, a group holding a
-    /// nodata value goes pixel by pixel. Returns the groups of eight done.
+    /// (BenchmarkDotNet, AMD EPYC Zen 3, two runs). With <paramref name="propagate"/>, a group
+    /// holding a nodata value (<see cref="Clean{T}"/>) goes pixel by pixel. Returns the groups
+    /// of eight done.
     /// </summary>
-    private static unsafe int Records16(short* s, float* d, int groups, int bands, int planeStride, ulong bandMask, bool propagate, bool signed, in ValueRule rule)
+    private static unsafe int Records16<T>(T* s, float* d, int groups, int bands, int planeStride, ulong bandMask, bool propagate, in ValueRule rule)
+        where T : unmanaged, INumberBase<T>
     {
         var wanted = stackalloc int[bands];
         var starts = stackalloc int[bands];
@@ -539,54 +510,22 @@ public static class PixelDecoder
             return 0;
         }
 
-        // Nodata as a stored value; none when no stored value converts to it.
-        var noDataStored = short.MinValue;
-        var checkNoData = false;
-        if (propagate && rule.HasNoData)
-        {
-            var nd = rule.NoData;
-            var stored = signed ? (float)(short)nd : (float)(ushort)nd;
-            checkNoData = stored == nd;
-            noDataStored = signed ? (short)nd : (short)(ushort)nd;
-        }
-
-        var noData = Vector256.Create(noDataStored);
+        var signed = typeof(T) == typeof(short);
         var step = 8 * bands;
         for (var g = 0; g < groups; g++)
         {
             var px = s + ((long)g * step);
             var to = d + (g * 8L);
             Prefetch((byte*)(px + (PrefetchGroups * step)), step * sizeof(short));
-
-            if (checkNoData)
+            if (propagate && !Clean(px, step, rule.HasNoData, rule.NoData))
             {
-                // 16 bands' values a vector: the group's 8 x bands values (a multiple of 16: bands even) or the last 8 with 128 bits.
-                var bad = Vector256<short>.Zero;
-                var k = 0;
-                for (; k + 16 <= step; k += 16)
-                {
-                    bad |= Vector256.Equals(Vector256.Load(px + k), noData);
-                }
-
-                var tail = k < step && Vector128.Equals(Vector128.Load(px + k), noData.GetLower()) != Vector128<short>.Zero;
-                if (tail || bad != Vector256<short>.Zero)
-                {
-                    if (signed)
-                    {
-                        Pixels(px, bands, 1, bands, to, planeStride, 0, 8, propagate: true, rule);
-                    }
-                    else
-                    {
-                        Pixels((ushort*)px, bands, 1, bands, to, planeStride, 0, 8, propagate: true, rule);
-                    }
-
-                    continue;
-                }
+                Pixels(px, bands, 1, bands, to, planeStride, 0, 8, propagate: true, rule);
+                continue;
             }
 
             for (var w = 0; w < windows; w++)
             {
-                Window16(px + starts[w], to + (starts[w] * (long)planeStride), bands, planeStride, outputs[w], signed, rule);
+                Window16((short*)px + starts[w], to + (starts[w] * (long)planeStride), bands, planeStride, outputs[w], signed, rule);
             }
         }
 
@@ -863,24 +802,29 @@ public static class PixelDecoder
     /// <summary>
     /// True when none of <paramref name="n"/> stored values (n a multiple of 8) is NaN or the
     /// nodata value: then no band of those pixels decodes to NaN (offset and scale are finite).
+    /// Floats are tested two vectors an instruction (unordered compares).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe bool Clean<T>(T* values, int n, bool hasNoData, float noData)
         where T : unmanaged, INumberBase<T>
     {
         if (typeof(T) == typeof(float))
         {
+            var x = (float*)values;
             var bad = Vector256<float>.Zero;
-            for (var i = 0; i < n; i += 8)
+            var i = 0;
+            for (; i + 16 <= n; i += 16)
             {
-                var v = Vector256.Load((float*)values + i);
-                bad |= ~Vector256.Equals(v, v);
-                if (hasNoData)
-                {
-                    bad |= Vector256.Equals(v, Vector256.Create(noData));
-                }
+                bad |= Avx.CompareUnordered(Vector256.Load(x + i), Vector256.Load(x + i + 8));
             }
 
-            return bad == Vector256<float>.Zero;
+            if (i < n)
+            {
+                var v = Vector256.Load(x + i);
+                bad |= ~Vector256.Equals(v, v);
+            }
+
+            return bad == Vector256<float>.Zero && (!hasNoData || !Holds(values, n, T.CreateTruncating(noData)));
         }
 
         // Integers are never NaN; compared with nodata as the decoder does, after conversion.
@@ -890,18 +834,24 @@ public static class PixelDecoder
         }
 
         var nd = T.CreateTruncating(noData);
-        if (float.CreateTruncating(nd) != noData)
+        return float.CreateTruncating(nd) != noData || !Holds(values, n, nd); // else no stored value converts to it
+    }
+
+    /// <summary>Whether any of <paramref name="n"/> values (n a multiple of 8) equals <paramref name="value"/>, 32 bytes a compare.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool Holds<T>(T* values, int n, T value)
+        where T : unmanaged
+    {
+        var hit = Vector256<T>.Zero;
+        var wanted = Vector256.Create(value);
+        var i = 0;
+        for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
         {
-            return true; // no stored value converts to it
+            hit |= Vector256.Equals(Vector256.Load(values + i), wanted);
         }
 
-        var hit = Vector128<T>.Zero;
-        for (var i = 0; i < n; i += 8)
-        {
-            hit |= Vector128.Equals(Vector128.Load(values + i), Vector128.Create(nd));
-        }
-
-        return hit == Vector128<T>.Zero;
+        // 16-bit values: eight left over when n is an odd multiple of 8.
+        return hit != Vector256<T>.Zero || (i < n && Vector128.Equals(Vector128.Load(values + i), wanted.GetLower()) != Vector128<T>.Zero);
     }
 
     private static void Convert<T>(ReadOnlySpan<T> src, Span<float> dest)
