@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
+using S2CloudMask.Engine.Classification;
 using S2CloudMask.Engine.Features;
 using S2CloudMask.Engine.Models;
 
@@ -7,8 +8,9 @@ namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
 /// The spectral model's nine features on one chunk of pixels: the compiled FeatureProgram
-/// (one vectorised pass per operator, each repeated log once, normalised differences fused),
-/// alone and as the classifier runs it (also telling whether any feature is NaN), against
+/// (its fused kernel: one loop over vectors, each repeated log once), alone and as the
+/// classifier runs it (also telling whether any feature is NaN), and through its plane path
+/// (one vectorised pass per operator, normalised differences fused), against
 /// the same expressions written as a scalar loop, and against a hand-written version that
 /// takes each log once.
 /// </summary>
@@ -17,6 +19,9 @@ namespace S2CloudMask.Bench.Kernels;
 public class FeatureBenchmarks
 {
     private const int N = Fixtures.Pixels;
+
+    /// <summary>Planes laid out as the classifier lays out a chunk's (one cache line more than a power of two apart).</summary>
+    private static readonly int S = AlignedFloats.PlaneStride(N);
 
     // Band planes in the model's band order: B02 B03 B04 B05 B06 B07 B08 B8A B11 B12.
     private const int B02 = 0, B03 = 1, B04 = 2, B05 = 3, B11 = 8, B12 = 9;
@@ -36,9 +41,9 @@ public class FeatureBenchmarks
             throw new InvalidOperationException("the spectral model's features changed; update the scalar twin in FeatureBenchmarks");
         }
 
-        _obs = Fixtures.Planes(100);
-        _features = new float[_program.FeatureCount * N];
-        _scratch = new float[Math.Max(2 * N, _program.ScratchLength(N))];
+        _obs = Fixtures.Planes(100, S);
+        _features = new float[_program.FeatureCount * S];
+        _scratch = new float[Math.Max(2 * S, _program.ScratchLength(N))];
     }
 
     [Benchmark(Baseline = true)]
@@ -48,25 +53,40 @@ public class FeatureBenchmarks
         var f = _features;
         for (var i = 0; i < N; i++)
         {
-            float b02 = o[(B02 * N) + i], b03 = o[(B03 * N) + i], b04 = o[(B04 * N) + i], b05 = o[(B05 * N) + i], b11 = o[(B11 * N) + i], b12 = o[(B12 * N) + i];
+            float b02 = o[(B02 * S) + i], b03 = o[(B03 * S) + i], b04 = o[(B04 * S) + i], b05 = o[(B05 * S) + i], b11 = o[(B11 * S) + i], b12 = o[(B12 * S) + i];
             f[i] = b04 * MathF.Log(b12);
-            f[N + i] = (b04 - b11) / (b04 + b11);
-            f[(2 * N) + i] = b05 * MathF.Log(b12);
-            f[(3 * N) + i] = (b05 - b11) / (b05 + b11);
-            f[(4 * N) + i] = b05 * MathF.Log(b11);
-            f[(5 * N) + i] = b04 * MathF.Log(b11);
-            f[(6 * N) + i] = b03 * MathF.Log(b12);
-            f[(7 * N) + i] = b03 * MathF.Log(b11);
-            f[(8 * N) + i] = b02 * MathF.Log(b12);
+            f[S + i] = (b04 - b11) / (b04 + b11);
+            f[(2 * S) + i] = b05 * MathF.Log(b12);
+            f[(3 * S) + i] = (b05 - b11) / (b05 + b11);
+            f[(4 * S) + i] = b05 * MathF.Log(b11);
+            f[(5 * S) + i] = b04 * MathF.Log(b11);
+            f[(6 * S) + i] = b03 * MathF.Log(b12);
+            f[(7 * S) + i] = b03 * MathF.Log(b11);
+            f[(8 * S) + i] = b02 * MathF.Log(b12);
         }
     }
 
     [Benchmark]
-    public void Program() => _program.Evaluate(_obs, default, N, N, _features, _scratch);
+    public void Program() => _program.Evaluate(_obs, default, S, N, _features, _scratch);
 
     /// <summary>As the classifier runs it: also telling whether any feature is NaN.</summary>
     [Benchmark]
-    public bool ProgramChecked() => _program.EvaluateAndCheck(_obs, default, N, N, _features, _scratch);
+    public bool ProgramChecked() => _program.EvaluateAndCheck(_obs, default, S, N, _features, _scratch);
+
+    /// <summary>The plane path: one pass over the planes per operation (the default before the fused kernel).</summary>
+    [Benchmark]
+    public bool ProgramPlanes()
+    {
+        FeatureProgram.UseFused = false;
+        try
+        {
+            return _program.EvaluateAndCheck(_obs, default, S, N, _features, _scratch);
+        }
+        finally
+        {
+            FeatureProgram.UseFused = true;
+        }
+    }
 
     [Benchmark]
     public void VectorSharedLogs()
@@ -74,23 +94,23 @@ public class FeatureBenchmarks
         var o = _obs.AsSpan();
         var f = _features.AsSpan();
         var log11 = _scratch.AsSpan(0, N);
-        var log12 = f.Slice(8 * N, N);
-        TensorPrimitives.Log(o.Slice(B11 * N, N), log11);
-        TensorPrimitives.Log(o.Slice(B12 * N, N), log12);
-        TensorPrimitives.Multiply(o.Slice(B04 * N, N), log12, f[..N]);
-        NormalisedDifference(o.Slice(B04 * N, N), o.Slice(B11 * N, N), f.Slice(N, N));
-        TensorPrimitives.Multiply(o.Slice(B05 * N, N), log12, f.Slice(2 * N, N));
-        NormalisedDifference(o.Slice(B05 * N, N), o.Slice(B11 * N, N), f.Slice(3 * N, N));
-        TensorPrimitives.Multiply(o.Slice(B05 * N, N), log11, f.Slice(4 * N, N));
-        TensorPrimitives.Multiply(o.Slice(B04 * N, N), log11, f.Slice(5 * N, N));
-        TensorPrimitives.Multiply(o.Slice(B03 * N, N), log12, f.Slice(6 * N, N));
-        TensorPrimitives.Multiply(o.Slice(B03 * N, N), log11, f.Slice(7 * N, N));
-        TensorPrimitives.Multiply(o.Slice(B02 * N, N), log12, f.Slice(8 * N, N)); // in place over log12, last
+        var log12 = f.Slice(8 * S, N);
+        TensorPrimitives.Log(o.Slice(B11 * S, N), log11);
+        TensorPrimitives.Log(o.Slice(B12 * S, N), log12);
+        TensorPrimitives.Multiply(o.Slice(B04 * S, N), log12, f[..N]);
+        NormalisedDifference(o.Slice(B04 * S, N), o.Slice(B11 * S, N), f.Slice(S, N));
+        TensorPrimitives.Multiply(o.Slice(B05 * S, N), log12, f.Slice(2 * S, N));
+        NormalisedDifference(o.Slice(B05 * S, N), o.Slice(B11 * S, N), f.Slice(3 * S, N));
+        TensorPrimitives.Multiply(o.Slice(B05 * S, N), log11, f.Slice(4 * S, N));
+        TensorPrimitives.Multiply(o.Slice(B04 * S, N), log11, f.Slice(5 * S, N));
+        TensorPrimitives.Multiply(o.Slice(B03 * S, N), log12, f.Slice(6 * S, N));
+        TensorPrimitives.Multiply(o.Slice(B03 * S, N), log11, f.Slice(7 * S, N));
+        TensorPrimitives.Multiply(o.Slice(B02 * S, N), log12, f.Slice(8 * S, N)); // in place over log12, last
     }
 
     private void NormalisedDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dest)
     {
-        var sum = _scratch.AsSpan(N, N);
+        var sum = _scratch.AsSpan(S, N);
         TensorPrimitives.Add(a, b, sum);
         TensorPrimitives.Subtract(a, b, dest);
         TensorPrimitives.Divide(dest, sum, dest);

@@ -16,12 +16,12 @@ internal static class Fixtures
 
     public static BandImage ClearScene => Clear.Value;
 
-    /// <summary><see cref="Pixels"/> pixels from <paramref name="firstRow"/> on, as planes: band b at <c>b * Pixels</c>.</summary>
-    public static float[] Planes(int firstRow)
+    /// <summary><see cref="Pixels"/> pixels from <paramref name="firstRow"/> on, as planes: band b at <c>b * stride</c>.</summary>
+    public static float[] Planes(int firstRow, int stride = Pixels)
     {
         var image = Clear.Value;
-        var planes = new float[image.Bands * Pixels];
-        PixelDecoder.Decode(image, Scaling.Identity, (long)firstRow * image.Width, Pixels, planes, Pixels);
+        var planes = new float[image.Bands * stride];
+        PixelDecoder.Decode(image, Scaling.Identity, (long)firstRow * image.Width, Pixels, planes, stride);
         return planes;
     }
 }

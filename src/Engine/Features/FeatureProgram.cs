@@ -5,12 +5,17 @@ namespace S2CloudMask.Engine.Features;
 /// <summary>
 /// Feature expressions compiled once into a list of whole-span operations (TensorPrimitives
 /// and the kernels of <see cref="SpectralKernels"/>), so evaluation costs one vectorised
-/// pass per operator over a block of pixels and nothing per pixel. Arithmetic is float32
-/// in the expression's own order, as NumPy evaluates it in the reference.
+/// pass per operator over a block of pixels and nothing per pixel; where code can be
+/// compiled at run time the same operations run fused in one loop over vectors
+/// (FeatureProgram.Fused.cs). Arithmetic is float32 in the expression's own order, as NumPy
+/// evaluates it in the reference.
 /// </summary>
-public sealed class FeatureProgram
+public sealed partial class FeatureProgram
 {
     private readonly Op[][] _ops;
+
+    /// <summary>The fused kernel (<see cref="CompileFused"/>), compiled at the first evaluation.</summary>
+    private readonly Lazy<Fused?> _fused;
 
     private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference)
     {
@@ -20,6 +25,7 @@ public sealed class FeatureProgram
         RegisterCount = registers;
         UsesReference = usesReference;
         (ObsBandMask, RefBandMask) = BandsRead(ops, bands.Count);
+        _fused = new(() => CompileFused(ops, bands.Count));
     }
 
     /// <summary>
@@ -144,6 +150,11 @@ public sealed class FeatureProgram
 
     private bool RunAll(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch, bool check)
     {
+        if (TryFused(obs, reference, stride, count, features, out var any))
+        {
+            return any;
+        }
+
         var nan = false;
         for (var f = 0; f < _ops.Length; f++)
         {
