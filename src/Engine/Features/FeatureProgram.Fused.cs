@@ -43,10 +43,11 @@ public sealed partial class FeatureProgram
     internal static bool UseFused { get; set; } = true;
 
     /// <summary>
-    /// Off builds the kernels of programs compiled from then on with 256-bit vectors where
-    /// 512-bit ones are accelerated (tests check both widths on AVX-512 machines).
+    /// The vector width, in bits, of the kernels built from then on: 0 (the default) for
+    /// 512 where AVX-512 runs, else 256; 256 or 512 for that width anywhere. Tests build both:
+    /// without AVX-512, Vector512 runs as two 256-bit halves, the same arithmetic.
     /// </summary>
-    internal static bool UseWideFused { get; set; } = true;
+    internal static int FusedWidth { get; set; }
 
     /// <summary>The pixels a vector of this program's fused kernel holds: 8 or 16; 0 without one (no run-time code, no vectors).</summary>
     internal int FusedLanes => _fused.Value?.Lanes ?? 0;
@@ -87,7 +88,7 @@ public sealed partial class FeatureProgram
             return null;
         }
 
-        var wide = UseWideFused && Vector512.IsHardwareAccelerated;
+        var wide = FusedWidth == 512 || (FusedWidth == 0 && Vector512.IsHardwareAccelerated);
         return new FusedBuilder(bandCount, wide ? typeof(Vector512) : typeof(Vector256)).Build(ops);
     }
 

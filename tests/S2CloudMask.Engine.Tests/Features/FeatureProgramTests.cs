@@ -254,20 +254,22 @@ public sealed class FeatureProgramTests
     /// either side, repeated subexpressions, distances over 3, 10 and 20 bands (NumPy's
     /// pairwise order below 8, from 8 to 15 and beyond), on values with zeros of both signs,
     /// negatives, infinities, NaN and subnormals (a NaN may carry another sign or payload);
-    /// whole vectors, a tail, and a single vector; 512-bit vectors where AVX-512 runs, and
-    /// 256-bit ones there too.
+    /// whole vectors, a tail, and a single vector; kernels of 256-bit and of 512-bit vectors
+    /// (the latter as two halves where AVX-512 does not run), and of the default width.
     /// </summary>
     [Theory]
-    [InlineData(10, 8, true)]
-    [InlineData(10, 13, true)]
-    [InlineData(10, 4101, true)]
-    [InlineData(3, 37, true)]
-    [InlineData(20, 64, true)]
-    [InlineData(10, 8, false)]
-    [InlineData(10, 21, false)]
-    [InlineData(10, 4101, false)]
-    [InlineData(20, 64, false)]
-    public void FusedKernelMatchesThePlanePathBitForBit(int bandCount, int n, bool wide)
+    [InlineData(10, 8, 256)]
+    [InlineData(10, 13, 256)]
+    [InlineData(10, 4101, 256)]
+    [InlineData(3, 37, 256)]
+    [InlineData(20, 64, 256)]
+    [InlineData(10, 16, 512)]
+    [InlineData(10, 21, 512)]
+    [InlineData(10, 4101, 512)]
+    [InlineData(3, 37, 512)]
+    [InlineData(20, 64, 512)]
+    [InlineData(10, 4101, 0)]
+    public void FusedKernelMatchesThePlanePathBitForBit(int bandCount, int n, int width)
     {
         var bands = Enumerable.Range(0, bandCount).Select(b => b < 10 ? SpectralBands.Names[b] : $"X{b}").ToArray();
         var (p, q, r) = (bands[0], bands[1], bands[2]);
@@ -281,14 +283,14 @@ public sealed class FeatureProgramTests
         var program = FeatureProgram.Compile(exprs, bands);
         try
         {
-            // The kernel is built at the first evaluation or look, with the width then allowed.
-            FeatureProgram.UseWideFused = wide;
-            var lanes = !Vector256.IsHardwareAccelerated ? 0 : wide && Vector512.IsHardwareAccelerated ? 16 : 8;
-            Assert.Equal(lanes, program.FusedLanes);
+            // The kernel is built at the first evaluation or look, at the width then set.
+            FeatureProgram.FusedWidth = width;
+            var bits = width != 0 ? width : Vector512.IsHardwareAccelerated ? 512 : 256;
+            Assert.Equal(Vector256.IsHardwareAccelerated ? bits / 32 : 0, program.FusedLanes);
         }
         finally
         {
-            FeatureProgram.UseWideFused = true;
+            FeatureProgram.FusedWidth = 0;
         }
 
         var stride = n + 3;
