@@ -89,7 +89,15 @@ public sealed partial class FeatureProgram
         }
 
         var wide = FusedWidth == 512 || (FusedWidth == 0 && Vector512.IsHardwareAccelerated);
-        return new FusedBuilder(bandCount, wide ? typeof(Vector512) : typeof(Vector256)).Build(ops);
+        try
+        {
+            return new FusedBuilder(bandCount, wide ? typeof(Vector512) : typeof(Vector256)).Build(ops);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or InvalidProgramException)
+        {
+            // The kernel only saves time: a program it cannot be built for runs as passes over planes.
+            return null;
+        }
     }
 
     /// <summary>Builds the expression tree of one fused kernel, over the vectors of <paramref name="vectors"/> (Vector256 or Vector512).</summary>

@@ -251,8 +251,8 @@ public sealed class FeatureProgramTests
     /// <summary>
     /// The fused kernel (one loop over eight-pixel vectors, compiled per program) writes what
     /// the plane path writes, bit for bit, and reports NaN alike: every operation, constants on
-    /// either side, repeated subexpressions, distances over 3, 10 and 20 bands (NumPy's
-    /// pairwise order below 8, from 8 to 15 and beyond), on values with zeros of both signs,
+    /// either side, repeated subexpressions, distances over 3, 10, 20 and 150 bands (NumPy's
+    /// pairwise order below 8, from 8 to 15, up to 128 and in halves beyond), on values with zeros of both signs,
     /// negatives, infinities, NaN and subnormals (a NaN may carry another sign or payload);
     /// whole vectors, a tail, and a single vector; kernels of 256-bit and of 512-bit vectors
     /// (the latter as two halves where AVX-512 does not run), and of the default width.
@@ -263,6 +263,7 @@ public sealed class FeatureProgramTests
     [InlineData(10, 4101, 256)]
     [InlineData(3, 37, 256)]
     [InlineData(20, 64, 256)]
+    [InlineData(150, 24, 256)]
     [InlineData(10, 16, 512)]
     [InlineData(10, 21, 512)]
     [InlineData(10, 4101, 512)]
