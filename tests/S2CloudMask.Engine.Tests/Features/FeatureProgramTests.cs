@@ -287,7 +287,8 @@ public sealed class FeatureProgramTests
             // The kernel is built at the first evaluation or look, at the width then set.
             FeatureProgram.FusedWidth = width;
             var bits = width != 0 ? width : Vector512.IsHardwareAccelerated ? 512 : 256;
-            Assert.Equal(Vector256.IsHardwareAccelerated ? bits / 32 : 0, program.FusedLanes);
+            Assert.Equal(Vector256.IsHardwareAccelerated ? bits / 32 : 0, program.Prepare());
+            Assert.Equal(program.Prepare(), program.FusedLanes);
         }
         finally
         {
