@@ -252,24 +252,14 @@ public sealed class FeatureProgramTests
     /// The fused kernel (one loop over eight-pixel vectors, compiled per program) writes what
     /// the plane path writes, bit for bit, and reports NaN alike: every operation, constants on
     /// either side, repeated subexpressions, distances over 3, 10, 20 and 150 bands (NumPy's
-    /// pairwise order below 8, from 8 to 15, up to 128 and in halves beyond), on values with zeros of both signs,
-    /// negatives, infinities, NaN and subnormals (a NaN may carry another sign or payload);
-    /// whole vectors, a tail, and a single vector; kernels of 256-bit and of 512-bit vectors
-    /// (the latter as two halves where AVX-512 does not run), and of the default width.
+    /// pairwise order below 8, from 8 to 15, up to 128 and in halves beyond), on values with
+    /// zeros of both signs, negatives, infinities, NaN and subnormals (a NaN may carry another
+    /// sign or payload); a single vector, whole vectors and a tail; kernels of 256-bit and of
+    /// 512-bit vectors (the latter as two halves where AVX-512 does not run), and of the
+    /// default width.
     /// </summary>
     [Theory]
-    [InlineData(10, 8, 256)]
-    [InlineData(10, 13, 256)]
-    [InlineData(10, 4101, 256)]
-    [InlineData(3, 37, 256)]
-    [InlineData(20, 64, 256)]
-    [InlineData(150, 24, 256)]
-    [InlineData(10, 16, 512)]
-    [InlineData(10, 21, 512)]
-    [InlineData(10, 4101, 512)]
-    [InlineData(3, 37, 512)]
-    [InlineData(20, 64, 512)]
-    [InlineData(10, 4101, 0)]
+    [MemberData(nameof(FusedCases))]
     public void FusedKernelMatchesThePlanePathBitForBit(int bandCount, int n, int width)
     {
         var bands = Enumerable.Range(0, bandCount).Select(b => b < 10 ? SpectralBands.Names[b] : $"X{b}").ToArray();
@@ -355,6 +345,21 @@ public sealed class FeatureProgramTests
             Assert.Equal(planeNaN, fusedNaN);
             Assert.Equal(wild, fusedNaN);
         }
+    }
+
+    /// <summary>(bands, pixels, vector width) for <see cref="FusedKernelMatchesThePlanePathBitForBit"/>: each width over the same shapes.</summary>
+    public static TheoryData<int, int, int> FusedCases()
+    {
+        var cases = new TheoryData<int, int, int> { { 10, 4101, 0 } };
+        foreach (var width in new[] { 256, 512 })
+        {
+            foreach (var (bandCount, n) in new[] { (10, width / 32), (10, 21), (10, 4101), (3, 37), (20, 64), (150, 24) })
+            {
+                cases.Add(bandCount, n, width);
+            }
+        }
+
+        return cases;
     }
 
     [Fact]
