@@ -110,8 +110,19 @@ public sealed partial class FeatureProgram
     /// <summary>Builds the expression tree of one fused kernel, over the vectors of <paramref name="vectors"/> (Vector256 or Vector512).</summary>
     private sealed class FusedBuilder(int bandCount, Type vectors)
     {
-        private readonly Type V = vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!.ReturnType;
+        private readonly Type _vector = VectorOf(vectors);
         private readonly int _lanes = vectors == typeof(Vector512) ? Vector512<float>.Count : Vector256<float>.Count;
+
+        // The vector class's float32 methods the kernel calls (looked up once per kernel).
+        private readonly MethodInfo _loadUnsafe = Generic(vectors, nameof(Vector256.LoadUnsafe), 2);
+        private readonly MethodInfo _storeUnsafe = Generic(vectors, nameof(Vector256.StoreUnsafe), 3);
+        private readonly MethodInfo _broadcast = vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!;
+        private readonly MethodInfo _log = vectors.GetMethod(nameof(Vector256.Log), [VectorOf(vectors)])!;
+        private readonly MethodInfo _exp = vectors.GetMethod(nameof(Vector256.Exp), [VectorOf(vectors)])!;
+        private readonly MethodInfo _sqrt = Generic(vectors, nameof(Vector256.Sqrt), 1);
+        private readonly MethodInfo _abs = Generic(vectors, nameof(Vector256.Abs), 1);
+        private readonly MethodInfo _equals = Generic(vectors, nameof(Vector256.Equals), 2);
+        private readonly MethodInfo _msb = Generic(vectors, nameof(Vector256.ExtractMostSignificantBits), 1);
 
         private readonly ParameterExpression _obs = Expression.Parameter(typeof(float).MakeByRefType(), "obs");
         private readonly ParameterExpression _ref = Expression.Parameter(typeof(float).MakeByRefType(), "reference");
@@ -131,27 +142,9 @@ public sealed partial class FeatureProgram
         private readonly List<Expression> _body = [];
         private ParameterExpression _output = null!;
 
-        private MethodInfo LoadUnsafe => Generic(nameof(Vector256.LoadUnsafe), 2);
-
-        private MethodInfo StoreUnsafe => Generic(nameof(Vector256.StoreUnsafe), 3);
-
-        private MethodInfo Broadcast => vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!;
-
-        private MethodInfo Log => vectors.GetMethod(nameof(Vector256.Log), [V])!;
-
-        private MethodInfo Exp => vectors.GetMethod(nameof(Vector256.Exp), [V])!;
-
-        private MethodInfo Sqrt => Generic(nameof(Vector256.Sqrt), 1);
-
-        private MethodInfo Abs => Generic(nameof(Vector256.Abs), 1);
-
-        private MethodInfo EqualsV => Generic(nameof(Vector256.Equals), 2);
-
-        private MethodInfo Msb => Generic(nameof(Vector256.ExtractMostSignificantBits), 1);
-
         public Fused Build(Op[][] ops)
         {
-            var nan = Expression.Variable(V, "nan");
+            var nan = Expression.Variable(_vector, "nan");
             for (var f = 0; f < ops.Length; f++)
             {
                 _output = Local($"f{f}");
@@ -160,8 +153,8 @@ public sealed partial class FeatureProgram
                     _body.Add(Expression.Assign(Register(op.Dest), Compute(op)));
                 }
 
-                _body.Add(Expression.Call(StoreUnsafe, _output, _features, Offset(f)));
-                _body.Add(Expression.OrAssign(nan, Expression.OnesComplement(Expression.Call(EqualsV, _output, _output))));
+                _body.Add(Expression.Call(_storeUnsafe, _output, _features, Offset(f)));
+                _body.Add(Expression.OrAssign(nan, Expression.OnesComplement(Expression.Call(_equals, _output, _output))));
             }
 
             var end = Expression.Label("end");
@@ -177,9 +170,9 @@ public sealed partial class FeatureProgram
                 [
                     .. _prologue,
                     Expression.Assign(_i, Expression.Constant(0L)),
-                    Expression.Assign(nan, Expression.Default(V)),
+                    Expression.Assign(nan, Expression.Default(_vector)),
                     loop,
-                    Expression.NotEqual(Expression.Convert(Expression.Call(Msb, nan), typeof(ulong)), Expression.Constant(0UL)),
+                    Expression.NotEqual(Expression.Convert(Expression.Call(_msb, nan), typeof(ulong)), Expression.Constant(0UL)),
                 ]);
             return new Fused(Expression.Lambda<FusedKernel>(body, "FusedFeatures", [_obs, _ref, _features, _stride, _count]).Compile(), _lanes);
         }
@@ -193,10 +186,10 @@ public sealed partial class FeatureProgram
                 OpCode.Fill or OpCode.Copy => Operand(a),
                 // TensorPrimitives.Negate flips the sign bit (of zeros and NaN too), as this does.
                 OpCode.Negate => Expression.ExclusiveOr(Operand(a), Constant(-0f)),
-                OpCode.Log => Expression.Call(Log, Operand(a)),
-                OpCode.Exp => Expression.Call(Exp, Operand(a)),
-                OpCode.Sqrt => Expression.Call(Sqrt, Operand(a)),
-                OpCode.Abs => Expression.Call(Abs, Operand(a)),
+                OpCode.Log => Expression.Call(_log, Operand(a)),
+                OpCode.Exp => Expression.Call(_exp, Operand(a)),
+                OpCode.Sqrt => Expression.Call(_sqrt, Operand(a)),
+                OpCode.Abs => Expression.Call(_abs, Operand(a)),
                 OpCode.Add => Expression.Add(Operand(a), Operand(b)),
                 OpCode.Subtract => Expression.Subtract(Operand(a), Operand(b)),
                 OpCode.Multiply => Expression.Multiply(Operand(a), Operand(b)),
@@ -207,16 +200,16 @@ public sealed partial class FeatureProgram
                     G(Band(a.Kind == OperandKind.RefBand, op.BandA), Band(a.Kind == OperandKind.RefBand, op.BandB)),
                     G(Band(b.Kind == OperandKind.RefBand, op.BandA), Band(b.Kind == OperandKind.RefBand, op.BandB))),
                 OpCode.BrayCurtis => Expression.Divide(
-                    Sum(Terms(a, b, (x, y) => Expression.Call(Abs, Expression.Subtract(x, y)))),
-                    Sum(Terms(a, b, (x, y) => Expression.Call(Abs, Expression.Add(x, y))))),
+                    Sum(Terms(a, b, (x, y) => Expression.Call(_abs, Expression.Subtract(x, y)))),
+                    Sum(Terms(a, b, (x, y) => Expression.Call(_abs, Expression.Add(x, y))))),
                 OpCode.Cosine => Expression.Subtract(
                     Constant(1f),
                     Expression.Divide(
                         Sum(Terms(a, b, Expression.Multiply)),
                         Expression.Multiply(
-                            Expression.Call(Sqrt, Sum(Terms(a, a, Expression.Multiply))),
-                            Expression.Call(Sqrt, Sum(Terms(b, b, Expression.Multiply)))))),
-                OpCode.Euclidean => Expression.Call(Sqrt, Sum(Terms(a, b, (x, y) =>
+                            Expression.Call(_sqrt, Sum(Terms(a, a, Expression.Multiply))),
+                            Expression.Call(_sqrt, Sum(Terms(b, b, Expression.Multiply)))))),
+                OpCode.Euclidean => Expression.Call(_sqrt, Sum(Terms(a, b, (x, y) =>
                 {
                     var d = Local("d");
                     return Expression.Block(Expression.Assign(d, Expression.Subtract(x, y)), Expression.Multiply(d, d));
@@ -304,7 +297,7 @@ public sealed partial class FeatureProgram
             if (!_bands.TryGetValue((reference, band), out var v))
             {
                 v = Local((reference ? "ref" : "obs") + band);
-                _body.Add(Expression.Assign(v, Expression.Call(LoadUnsafe, reference ? _ref : _obs, Offset(band))));
+                _body.Add(Expression.Assign(v, Expression.Call(_loadUnsafe, reference ? _ref : _obs, Offset(band))));
                 _bands[(reference, band)] = v;
             }
 
@@ -316,8 +309,8 @@ public sealed partial class FeatureProgram
             var bits = BitConverter.SingleToInt32Bits(value);
             if (!_constants.TryGetValue(bits, out var c))
             {
-                c = Expression.Variable(V, $"c{_constants.Count}");
-                _prologue.Add(Expression.Assign(c, Expression.Call(Broadcast, Expression.Constant(value))));
+                c = Expression.Variable(_vector, $"c{_constants.Count}");
+                _prologue.Add(Expression.Assign(c, Expression.Call(_broadcast, Expression.Constant(value))));
                 _constants[bits] = c;
             }
 
@@ -332,13 +325,16 @@ public sealed partial class FeatureProgram
 
         private ParameterExpression Local(string name)
         {
-            var v = Expression.Variable(V, name);
+            var v = Expression.Variable(_vector, name);
             _locals.Add(v);
             return v;
         }
 
         /// <summary>The float32 instance of the vector class's generic method of that name and parameter count (the overloads with an element offset for loads and stores).</summary>
-        private MethodInfo Generic(string name, int parameters) =>
+        /// <summary>The float32 vector type of a vector class: Vector256&lt;float&gt; of Vector256.</summary>
+        private static Type VectorOf(Type vectors) => vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!.ReturnType;
+
+        private static MethodInfo Generic(Type vectors, string name, int parameters) =>
             vectors.GetMethods(BindingFlags.Public | BindingFlags.Static)
                 .Single(m => m.Name == name && m.IsGenericMethodDefinition && m.GetParameters().Length == parameters
                     && (name != nameof(Vector256.LoadUnsafe) || m.GetParameters()[1].ParameterType == typeof(nuint))
