@@ -14,7 +14,7 @@ public sealed partial class FeatureProgram
 {
     private readonly Op[][] _ops;
 
-    /// <summary>The fused kernel (<see cref="CompileFused"/>), compiled at the first evaluation.</summary>
+    /// <summary>The fused kernel (<see cref="CompileFused"/>), built at the first evaluation or at <see cref="Prepare"/>.</summary>
     private readonly Lazy<Fused?> _fused;
 
     private FeatureProgram(IReadOnlyList<string> expressions, IReadOnlyList<string> bands, Op[][] ops, int registers, bool usesReference)
@@ -120,9 +120,10 @@ public sealed partial class FeatureProgram
     }
 
     /// <summary>
-    /// <see cref="Evaluate"/>, and whether any feature came out NaN (undefined). A feature
-    /// whose last operation is a product of two planes or a normalised difference (every
-    /// feature of the published lists) is checked as it is written; any other by a scan.
+    /// <see cref="Evaluate"/>, and whether any feature came out NaN (undefined). The fused
+    /// kernel checks every feature as it stores it; on the plane path a feature whose last
+    /// operation is a product of two planes or a normalised difference (every feature of the
+    /// published lists) is checked as it is written, any other by a scan.
     /// </summary>
     internal bool EvaluateAndCheck(ReadOnlySpan<float> obs, ReadOnlySpan<float> reference, int stride, int count, Span<float> features, Span<float> scratch)
     {
