@@ -898,7 +898,6 @@ internal sealed class PermuteForest : IRankForest
         }
     }
 
-    /// <summary>Planes the blend tree for <paramref name="features"/> features reads.</summary>
     /// <summary>
     /// Each lane's rank bytes of its own feature, by a tree of blends on the feature's bits over
     /// the feature planes at x (feature f's upper bytes at 128f, lower bytes 64 further); one

@@ -32,26 +32,23 @@ internal static class DenseForests
         { 100, 9, 1, 700, 40000 }, // past 8,192 thresholds: PermuteForest's last steps gathered, not a window
     };
 
-    /// <summary>A rank kernel's entry point: adds every tree's leaf to the margins of whole calls.</summary>
-    public delegate void Accumulate(float[] planes, int stride, int count, float[] dest);
-
     /// <summary>
     /// A rank kernel (<paramref name="create"/> lays the forest out; null fails) against the
     /// node-by-node walk on a random dense forest of that shape, margin for margin and bit for
     /// bit (<see cref="KernelSwitches.AssertMarginsEqualWalk"/>): directly on the whole calls,
     /// then through the ensemble with <paramref name="kernel"/> switched on.
     /// </summary>
-    public static void AssertKernelEqualsWalk(int trees, int depth, int features, int n, int gridSize, TreeKernel kernel, int lanes, Func<TreeEnsemble, Accumulate?> create)
+    public static void AssertKernelEqualsWalk(int trees, int depth, int features, int n, int gridSize, TreeKernel kernel, Func<TreeEnsemble, IRankForest?> create)
     {
         var rng = new Random((trees * 31) + depth + gridSize);
         var grid = Grid(rng, gridSize);
         var ens = Summed(rng, trees, depth, features, grid);
-        var accumulate = create(ens);
-        Assert.NotNull(accumulate);
+        var forest = create(ens);
+        Assert.NotNull(forest);
 
         var stride = n + 5;
         var (planes, pixelMajor) = ForestPixels.Make(rng, features, n, stride, grid);
-        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, kernel, lanes, (whole, dest) => accumulate(planes, stride, whole, dest));
+        KernelSwitches.AssertMarginsEqualWalk(ens, planes, pixelMajor, stride, n, kernel, forest.CallPixels, (whole, dest) => forest.Accumulate(planes, stride, whole, dest));
     }
 
     /// <summary>Threshold values the trees share: a small grid with -0, +0 and both infinities.</summary>

@@ -22,7 +22,7 @@ public sealed class PermuteForestTests
     {
         if (PermuteForest.RunsHere)
         {
-            DenseForests.AssertKernelEqualsWalk(trees, depth, features, n, gridSize, TreeKernel.Permutes, PermuteForest.Lanes, ens => PermuteForest.TryCreate(ens) is { } forest ? (planes, stride, count, dest) => forest.Accumulate(planes, stride, count, dest) : null);
+            DenseForests.AssertKernelEqualsWalk(trees, depth, features, n, gridSize, TreeKernel.Permutes, PermuteForest.TryCreate);
         }
     }
 
