@@ -14,9 +14,10 @@ namespace S2CloudMask.Engine.Features;
 /// makes one pass over memory per operation.
 /// <para>
 /// Why: on an AMD EPYC (Zen 3), one thread, the published spectral model's nine features of
-/// 2,048 pixels in the classifier's plane layout took 7.4-8.0 us against 10.7 us as passes
-/// over planes (BenchmarkDotNet, <c>FeatureBenchmarks</c>), and <c>fast</c>'s eleven
-/// features 2.8-3.5 against 3.6-6.2 ns per pixel in the classifier (<c>stages</c>). The two
+/// 2,048 pixels in the classifier's plane layout took 7.1-8.0 us against 8.7-10.7 us as
+/// passes over planes (BenchmarkDotNet, <c>FeatureBenchmarks</c>, two runs), and <c>fast</c>'s
+/// eleven features 2.8-4.1 against 4.1-6.1 ns per pixel in the classifier (<c>stages</c>,
+/// four alternating rounds). The two
 /// logarithms are most of what is left: <see cref="Vector256.Log(Vector256{float})"/> called
 /// per vector costs 1.2-1.3 ns per pixel, TensorPrimitives' own loop 1.0.
 /// </para>
@@ -330,10 +331,10 @@ public sealed partial class FeatureProgram
             return v;
         }
 
-        /// <summary>The float32 instance of the vector class's generic method of that name and parameter count (the overloads with an element offset for loads and stores).</summary>
         /// <summary>The float32 vector type of a vector class: Vector256&lt;float&gt; of Vector256.</summary>
         private static Type VectorOf(Type vectors) => vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!.ReturnType;
 
+        /// <summary>The float32 instance of the vector class's generic method of that name and parameter count (the overloads with an element offset for loads and stores).</summary>
         private static MethodInfo Generic(Type vectors, string name, int parameters) =>
             vectors.GetMethods(BindingFlags.Public | BindingFlags.Static)
                 .Single(m => m.Name == name && m.IsGenericMethodDefinition && m.GetParameters().Length == parameters

@@ -189,17 +189,7 @@ public sealed class PixelDecoderTests
         using var _ = Avx512Records(avx512);
         const int N = 100, B = 10;
         var rng = new Random(scaled ? 3 : 4);
-        var records = new float[N * B];
-        var planar = new float[N * B];
-        for (var i = 0; i < N; i++)
-        {
-            for (var b = 0; b < B; b++)
-            {
-                var v = scaled ? rng.Next(1, 12000) : (float)rng.NextDouble();
-                records[(i * B) + b] = v;
-                planar[(b * N) + i] = v;
-            }
-        }
+        var (records, planar) = Layouts(N, B, () => scaled ? rng.Next(1, 12000) : (float)rng.NextDouble());
 
         void Set(int pixel, int band, float v) => records[(pixel * B) + band] = planar[(band * N) + pixel] = v;
         Set(20, 3, float.NaN);
@@ -257,15 +247,7 @@ public sealed class PixelDecoderTests
         using var _ = Avx512Records(avx512);
         const int N = 70;
         var rng = new Random(bands);
-        var records = new float[N * bands];
-        var planar = new float[N * bands];
-        for (var i = 0; i < N; i++)
-        {
-            for (var b = 0; b < bands; b++)
-            {
-                records[(i * bands) + b] = planar[(b * N) + i] = (float)rng.NextDouble();
-            }
-        }
+        var (records, planar) = Layouts(N, bands, () => (float)rng.NextDouble());
 
         // One undefined pixel, its last band NaN: the last float of its group of eight.
         records[(15 * bands) + bands - 1] = planar[((bands - 1) * N) + 15] = float.NaN;
@@ -313,16 +295,11 @@ public sealed class PixelDecoderTests
         const int N = 70;
         const int NoData = 12345;
         var rng = new Random(bands);
-        var records = new short[N * bands];
-        var planar = new short[N * bands];
-        for (var i = 0; i < N; i++)
+        var (records, planar) = Layouts(N, bands, () =>
         {
-            for (var b = 0; b < bands; b++)
-            {
-                var v = (short)rng.Next(short.MinValue, short.MaxValue + 1); // as ushort: 0 .. 65535
-                records[(i * bands) + b] = planar[(b * N) + i] = v == NoData ? (short)0 : v;
-            }
-        }
+            var v = (short)rng.Next(short.MinValue, short.MaxValue + 1); // as ushort: 0 .. 65535
+            return v == NoData ? (short)0 : v;
+        });
 
         records[(15 * bands) + bands - 1] = planar[((bands - 1) * N) + 15] = NoData; // the last value of pixels 8-15
         var image = BandImage.Interleaved(Bytes(records), type, 1, N, bands);
@@ -351,6 +328,25 @@ public sealed class PixelDecoderTests
                 PixelDecoder.UseRecords16 = true;
             }
         }
+    }
+
+    /// <summary>
+    /// The same values of <paramref name="n"/> pixels in both layouts, drawn pixel by pixel:
+    /// as pixel records (band fastest) and as band planes.
+    /// </summary>
+    private static (T[] Records, T[] Planar) Layouts<T>(int n, int bands, Func<T> value)
+    {
+        var records = new T[n * bands];
+        var planar = new T[n * bands];
+        for (var i = 0; i < n; i++)
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                records[(i * bands) + b] = planar[(b * n) + i] = value();
+            }
+        }
+
+        return (records, planar);
     }
 
     /// <summary>
