@@ -27,6 +27,7 @@ internal static class StagesCommand
         _chunk = cli.Int("--chunk", ClassifyOptions.Default.ChunkPixels);
         var image = cli.Choice("--image", "clear", "dates");
         var express = cli.Choice("--express", "on", "off");
+        _mask = cli.Choice("--output", "probability", "mask") == "mask";
         cli.RejectUnknown();
         var names = cli.Positional.Count > 0 ? cli.Positional : ["fast", "spectral", "fast-shadow"];
 
@@ -34,7 +35,7 @@ internal static class StagesCommand
         var obs = BandImage.FromArray(pixels);
         var reference = BandImage.FromArray(pixels);
         LevelForest.Express = express == "on";
-        Console.WriteLine($"# stages: {image} image, {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {_chunk} px, one thread, express lane {express}; best of {runs}");
+        Console.WriteLine($"# stages: {image} image, {obs.Height} x {obs.Width} = {Stats.F(obs.PixelCount / 1e6)} Mpx, chunks of {_chunk} px, one thread, express lane {express}, output {(_mask ? "mask" : "probability")}; best of {runs}");
         foreach (var name in names)
         {
             var model = ModelFile.Load(SharedData.ModelFile(name));
@@ -85,7 +86,7 @@ internal static class StagesCommand
         Console.WriteLine($"{"stage",-28} {"ns/px",8} {"share",7} {"Mpx/s (1 thread)",17}");
         for (var s = 0; s < stages; s++)
         {
-            if (((ClassifyStage)s == ClassifyStage.DecodeReference && reference is null) || ((ClassifyStage)s == ClassifyStage.Opening && model.Opening == 0))
+            if (((ClassifyStage)s == ClassifyStage.DecodeReference && reference is null) || ((ClassifyStage)s == ClassifyStage.Opening && model.Opening == 0) || ((ClassifyStage)s == ClassifyStage.Codes && !_mask))
             {
                 continue;
             }
@@ -145,13 +146,30 @@ internal static class StagesCommand
 
     private static void Classify(CloudModel model, BandImage obs, BandImage? reference, int threads)
     {
+        var options = new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = _chunk };
+        if (_mask)
+        {
+            if (_codes.Length != obs.PixelCount)
+            {
+                _codes = new byte[obs.PixelCount];
+            }
+
+            CloudClassifier.Mask(model, obs, Scaling.Identity, reference, Scaling.Identity, model.Threshold, _codes, options);
+            return;
+        }
+
         if (_dest.Length != obs.PixelCount)
         {
             _dest = new float[obs.PixelCount];
         }
 
-        CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, _dest, new ClassifyOptions { MaxDegreeOfParallelism = threads, ChunkPixels = _chunk });
+        CloudClassifier.Probability(model, obs, Scaling.Identity, reference, Scaling.Identity, _dest, options);
     }
 
     private static float[] _dest = [];
+
+    private static byte[] _codes = [];
+
+    /// <summary>Mask codes (<c>--output mask</c>: the tree cut to the threshold, no image of probabilities) rather than probabilities.</summary>
+    private static bool _mask;
 }

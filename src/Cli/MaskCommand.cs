@@ -76,26 +76,34 @@ internal static class MaskCommand
         output.SetNoData(1, o.Probability ? double.NaN : CloudClassifier.Nodata);
 
         long cloud = 0, valid = 0;
-        var mask = new byte[o.BlockRows * w];
         var options = new ClassifyOptions { MaxDegreeOfParallelism = o.Threads };
-        StreamingClassifier.Run(model, source, scaling, null, o.BlockRows, (row, p) =>
+        void Counts(ReadOnlySpan<byte> m)
         {
-            var rows = p.Length / w;
-            var m = mask.AsSpan(0, p.Length);
-            CloudClassifier.Mask(p.Span, model.Threshold, m);
             var counts = CloudClassifier.Count(m);
             cloud += counts.Cloud;
             valid += counts.Valid;
+        }
 
-            if (o.Probability)
+        if (o.Probability)
+        {
+            var mask = new byte[o.BlockRows * w];
+            StreamingClassifier.Run(model, source, scaling, null, o.BlockRows, (row, p) =>
             {
-                output.Write(1, 0, row, w, rows, p.Span);
-            }
-            else
+                var m = mask.AsSpan(0, p.Length);
+                CloudClassifier.Mask(p.Span, model.Threshold, m);
+                Counts(m);
+                output.Write(1, 0, row, w, p.Length / w, p.Span);
+            }, options);
+        }
+        else
+        {
+            StreamingClassifier.RunMask(model, source, scaling, null, o.BlockRows, model.Threshold, (row, m) =>
             {
-                output.Write<byte>(1, 0, row, w, rows, m);
-            }
-        }, options);
+                Counts(m.Span);
+                output.Write(1, 0, row, w, m.Length / w, m.Span);
+            }, options);
+        }
+
         output.Dispose();
 
         var seconds = watch.Elapsed.TotalSeconds;

@@ -35,17 +35,16 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                 var probabilities = new float[dates.Count][];
                 var codes = query.Output == "probability" ? null : new byte[dates.Count][];
                 long valid = 0, positive = 0, shadowPixels = 0;
-                // Every element of these is written before it is read: no need to zero them first.
-                float[]? shadowP = shadow is null ? null : GC.AllocateUninitializedArray<float>(pixels);
+                // Every element of this is written before it is read: no need to zero it first.
                 byte[]? shadowMask = shadow is null ? null : GC.AllocateUninitializedArray<byte>(pixels);
                 for (var i = 0; i < dates.Count; i++)
                 {
                     var image = input.Date(dates[i]);
-                    var p = GC.AllocateUninitializedArray<float>(pixels);
-                    CloudClassifier.Probability(model, image, scaling, reference?.Image, reference?.Scaling ?? Scaling.Identity, p, options);
-                    probabilities[i] = p;
                     if (codes is null)
                     {
+                        var p = GC.AllocateUninitializedArray<float>(pixels);
+                        CloudClassifier.Probability(model, image, scaling, reference?.Image, reference?.Scaling ?? Scaling.Identity, p, options);
+                        probabilities[i] = p;
                         foreach (var v in p)
                         {
                             valid += float.IsNaN(v) ? 0 : 1;
@@ -56,11 +55,10 @@ public sealed class MaskComputation(ModelCatalog catalog, IReferenceProvider ref
                     }
 
                     var mask = GC.AllocateUninitializedArray<byte>(pixels);
-                    CloudClassifier.Mask(p, threshold, mask);
+                    CloudClassifier.Mask(model, image, scaling, reference?.Image, reference?.Scaling ?? Scaling.Identity, threshold, mask, options);
                     if (shadow is not null)
                     {
-                        CloudClassifier.Probability(shadow, image, scaling, shadowReference?.Image, shadowReference?.Scaling ?? Scaling.Identity, shadowP!, options);
-                        CloudClassifier.Mask(shadowP, shadow.Threshold, shadowMask);
+                        CloudClassifier.Mask(shadow, image, scaling, shadowReference?.Image, shadowReference?.Scaling ?? Scaling.Identity, shadow.Threshold, shadowMask!, options);
                         Combine(mask, shadowMask!);
                     }
 

@@ -64,9 +64,36 @@ public static class CloudClassifier
 
     public static void Probability(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float[] dest, ClassifyOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(dest);
+        Run(model, obs, scaling, reference, referenceScaling, new Output(dest, null, 0), options);
+    }
+
+    /// <summary>
+    /// Mask codes per pixel, row-major (Height x Width): 1 where the probability is above
+    /// <paramref name="threshold"/>, 0 at or below, <see cref="Nodata"/> where it is NaN;
+    /// the same codes as <see cref="Mask(ReadOnlySpan{float}, float, Span{byte})"/> of
+    /// <see cref="Probability(CloudModel, BandImage, Scaling, BandImage?, Scaling, float[], ClassifyOptions?)"/>.
+    /// A single tree is cut down to what the mask needs first (<see cref="CloudModel.ForMask"/>),
+    /// and no image of probabilities is made: each block's are turned into codes as they come.
+    /// </summary>
+    public static void Mask(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float threshold, byte[] dest, ClassifyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dest);
+        var cut = model.ForMask(threshold);
+        Run(cut ?? model, obs, scaling, reference, referenceScaling, new Output(null, dest, cut is null ? threshold : 0.5f), options);
+    }
+
+    /// <summary>Where a classification goes: probabilities, or mask codes at a threshold.</summary>
+    private readonly record struct Output(float[]? Probability, byte[]? Codes, float Threshold)
+    {
+        public long Length => Probability?.LongLength ?? Codes!.LongLength;
+    }
+
+    private static void Run(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, Output dest, ClassifyOptions? options)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(obs);
-        ArgumentNullException.ThrowIfNull(dest);
         options ??= ClassifyOptions.Default;
         obs.RequireBands(model.Bands.Count, "the image");
         if (model.NeedsReference)
@@ -89,7 +116,7 @@ public static class CloudClassifier
             reference = null;
         }
 
-        if (dest.LongLength < obs.PixelCount)
+        if (dest.Length < obs.PixelCount)
         {
             throw new ArgumentException("destination smaller than the image", nameof(dest));
         }
@@ -161,11 +188,31 @@ public static class CloudClassifier
             }
         }
 
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var t = Vector256.Create(threshold);
+            for (; i <= probability.Length - 32; i += 32)
+            {
+                var low = Vector256.Narrow(Code(probability, i, t), Code(probability, i + 8, t));
+                var high = Vector256.Narrow(Code(probability, i + 16, t), Code(probability, i + 24, t));
+                Vector256.Narrow(low, high).CopyTo(dest.Slice(i));
+            }
+        }
+
         for (; i < probability.Length; i++)
         {
             var p = probability[i];
             dest[i] = float.IsNaN(p) ? Nodata : p > threshold ? (byte)1 : (byte)0;
         }
+    }
+
+    /// <summary>The mask codes of eight probabilities from <paramref name="at"/>, as 32-bit lanes.</summary>
+    private static Vector256<uint> Code(ReadOnlySpan<float> probability, int at, Vector256<float> threshold)
+    {
+        var p = Vector256.Create(probability.Slice(at, 8));
+        var nan = ~Vector256.Equals(p, p).AsUInt32();
+        var above = Vector256.GreaterThan(p, threshold).AsUInt32();
+        return (nan & Vector256.Create((uint)Nodata)) | (above & Vector256<uint>.One);
     }
 
     /// <summary>The mask codes of sixteen probabilities from <paramref name="at"/>, as 32-bit lanes.</summary>
@@ -209,7 +256,7 @@ public static class CloudClassifier
     /// <summary>Set by benchmarks (with one thread) to time each stage; null otherwise.</summary>
     internal static StageClock? Clock { get; set; }
 
-    private sealed class Job(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, float[] dest, int chunk)
+    private sealed class Job(CloudModel model, BandImage obs, Scaling scaling, BandImage? reference, Scaling referenceScaling, Output dest, int chunk)
     {
         public void RunBlock(int rowStart, int rowEnd)
         {
@@ -246,14 +293,20 @@ public static class CloudClassifier
             float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width)) : null;
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
             var undefined = ArrayPool<byte>.Shared.Rent(chunk);
+
+            // Codes are made from the block's probabilities (opened, where the model opens)
+            // as they come, so a mask needs no image of probabilities.
+            var blockPixels = (rowEnd - rowStart) * width;
+            var codes = dest.Codes is null ? default : dest.Codes.AsSpan(rowStart * width, blockPixels);
+            float[]? rows = dest.Codes is null ? null : pool.Rent(blockPixels);
             try
             {
                 // Without an opening, probabilities go straight to the output. With one, the
                 // block's rows are opened as soon as the chunks have classified the rows each
                 // needs (two below), while they are still in the cache.
-                var target = block ?? dest;
-                var targetOffset = block is null ? (long)inStart * width : 0;
-                var outSpan = dest.AsSpan(rowStart * width, (rowEnd - rowStart) * width);
+                var target = block ?? rows ?? dest.Probability!;
+                var targetOffset = block is null && rows is null ? (long)inStart * width : 0;
+                var outSpan = rows is null ? dest.Probability.AsSpan(rowStart * width, blockPixels) : rows.AsSpan(0, blockPixels);
                 var pass = block is null ? default : new GreyOpening.Pass(width, obs.Height, inStart, rowStart, rowEnd, outSpan, openScratch);
                 var clock = Clock;
                 clock?.Start();
@@ -316,6 +369,12 @@ public static class CloudClassifier
                         clock?.Lap(ClassifyStage.NaNScan);
                     }
 
+                    if (block is null && rows is not null)
+                    {
+                        Mask(p, dest.Threshold, codes.Slice(done, count));
+                        clock?.Lap(ClassifyStage.Codes);
+                    }
+
                     if (block is not null)
                     {
                         var from = pass.NextRow;
@@ -325,12 +384,22 @@ public static class CloudClassifier
                         var opened = outSpan.Slice((from - rowStart) * width, (pass.NextRow - from) * width);
                         FloatSpans.SetNaNWhere(opened, nodata.AsSpan((from - inStart) * width, opened.Length));
                         clock?.Lap(ClassifyStage.Opening);
+                        if (rows is not null)
+                        {
+                            Mask(opened, dest.Threshold, codes.Slice((from - rowStart) * width, opened.Length));
+                            clock?.Lap(ClassifyStage.Codes);
+                        }
                     }
                 }
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(undefined);
+                if (rows is not null)
+                {
+                    pool.Return(rows);
+                }
+
                 if (block is not null)
                 {
                     pool.Return(block);

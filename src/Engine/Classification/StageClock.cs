@@ -21,6 +21,9 @@ internal enum ClassifyStage
     /// <summary>The 3x3 opening and putting nodata back.</summary>
     Opening,
 
+    /// <summary>Probabilities to mask codes (<see cref="CloudClassifier.Mask(Models.CloudModel, Raster.BandImage, Raster.Scaling, Raster.BandImage?, Raster.Scaling, float, byte[], ClassifyOptions?)"/> alone).</summary>
+    Codes,
+
     Count,
 }
 

@@ -50,7 +50,48 @@ public static class StreamingClassifier
         IBandRowSource? reference,
         int blockRows,
         Action<int, ReadOnlyMemory<float>> sink,
-        ClassifyOptions? options = null)
+        ClassifyOptions? options = null) =>
+        Blocks<float>(
+            model,
+            obs,
+            reference,
+            blockRows,
+            (image, refImage, buffer) => CloudClassifier.Probability(model, image, scaling, refImage, Scaling.Identity, buffer, options),
+            sink,
+            options);
+
+    /// <summary>
+    /// <see cref="Run(CloudModel, IBandRowSource, Scaling, IBandRowSource?, int, Action{int, ReadOnlyMemory{float}}, ClassifyOptions?)"/>
+    /// for mask codes at <paramref name="threshold"/>
+    /// (<see cref="CloudClassifier.Mask(CloudModel, BandImage, Scaling, BandImage?, Scaling, float, byte[], ClassifyOptions?)"/>).
+    /// </summary>
+    public static void RunMask(
+        CloudModel model,
+        IBandRowSource obs,
+        Scaling scaling,
+        IBandRowSource? reference,
+        int blockRows,
+        float threshold,
+        Action<int, ReadOnlyMemory<byte>> sink,
+        ClassifyOptions? options = null) =>
+        Blocks<byte>(
+            model,
+            obs,
+            reference,
+            blockRows,
+            (image, refImage, buffer) => CloudClassifier.Mask(model, image, scaling, refImage, Scaling.Identity, threshold, buffer, options),
+            sink,
+            options);
+
+    /// <summary>The blocks of rows, each read with its halo, classified by <paramref name="classify"/> into a pooled buffer, its own rows passed on.</summary>
+    private static void Blocks<T>(
+        CloudModel model,
+        IBandRowSource obs,
+        IBandRowSource? reference,
+        int blockRows,
+        Action<BandImage, BandImage?, T[]> classify,
+        Action<int, ReadOnlyMemory<T>> sink,
+        ClassifyOptions? options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(obs);
@@ -63,7 +104,7 @@ public static class StreamingClassifier
 
         var halo = model.Opening > 0 ? GreyOpening.Halo : 0;
         var width = obs.Width;
-        var buffer = ArrayPool<float>.Shared.Rent((blockRows + (2 * halo)) * width);
+        var buffer = ArrayPool<T>.Shared.Rent((blockRows + (2 * halo)) * width);
         try
         {
             for (var start = 0; start < obs.Height; start += blockRows)
@@ -74,13 +115,13 @@ public static class StreamingClassifier
                 var readEnd = Math.Min(obs.Height, end + halo);
                 var image = obs.ReadRows(readStart, readEnd - readStart);
                 var refImage = model.NeedsReference ? reference?.ReadRows(readStart, readEnd - readStart) : null;
-                CloudClassifier.Probability(model, image, scaling, refImage, Scaling.Identity, buffer, options);
+                classify(image, refImage, buffer);
                 sink(start, buffer.AsMemory((start - readStart) * width, (end - start) * width));
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(buffer);
+            ArrayPool<T>.Shared.Return(buffer);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using S2CloudMask.Engine.Features;
 using S2CloudMask.Engine.Trees;
@@ -65,4 +66,33 @@ public sealed class CloudModel
 
     /// <summary>The model file's <c>metadata</c> object (training provenance and metrics), if any.</summary>
     public JsonElement? Metadata { get; }
+
+    /// <summary>
+    /// This model with its tree cut down to what a mask at <paramref name="threshold"/> needs
+    /// (<see cref="TreeEnsemble.ForMask"/>): it predicts 1 where this one predicts above the
+    /// threshold and 0 elsewhere, so its mask at 0.5 is this one's at the threshold. Null
+    /// where the ensemble cannot be cut (several trees). Built once per threshold and kept
+    /// (the last few thresholds asked for), since its evaluator is built at first use.
+    /// </summary>
+    public CloudModel? ForMask(float threshold)
+    {
+        if (_forMask.TryGetValue(threshold, out var cut))
+        {
+            return cut;
+        }
+
+        var ensemble = Ensemble.ForMask(threshold);
+        cut = ensemble is null ? null : new CloudModel(Name, Features, ensemble, Opening, 0.5f, Origin, Target, Source, Metadata);
+        if (_forMask.Count >= MaskThresholdsKept)
+        {
+            _forMask.Clear();
+        }
+
+        return _forMask.GetOrAdd(threshold, cut);
+    }
+
+    /// <summary>How many thresholds' cut models <see cref="ForMask"/> keeps: requests may ask for any.</summary>
+    private const int MaskThresholdsKept = 8;
+
+    private readonly ConcurrentDictionary<float, CloudModel?> _forMask = new();
 }

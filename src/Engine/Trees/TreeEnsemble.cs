@@ -228,6 +228,67 @@ public sealed class TreeEnsemble
 
     private LevelForest? _level;
 
+    /// <summary>
+    /// For a single averaged tree (a scikit-learn decision tree), the tree that says only
+    /// whether the probability is above <paramref name="threshold"/>: each leaf becomes 1
+    /// (above) or 0, and every subtree whose leaves all say the same becomes one leaf. Its
+    /// prediction is 1 exactly where this tree's probability is above the threshold, NaN
+    /// features included (a merged subtree says the same whichever way a value goes).
+    /// Null for any other ensemble (a sum or mean of several trees decides on their total),
+    /// for a NaN threshold or leaf.
+    /// <para>
+    /// Why: a mask needs no more. The published <c>fast</c> tree keeps 198 of its 683 leaves
+    /// at 0.5 (depth still 11), <c>fast-shadow</c> 4 of 26 (depth 3 instead of 11), and
+    /// the 3x3 opening commutes with the threshold (<c>open(p) &gt; t</c> iff
+    /// <c>open(p &gt; t)</c>: min and max commute with any non-decreasing map, NaN ignored
+    /// by both), so opening these 0s and 1s gives the same mask.
+    /// </para>
+    /// </summary>
+    public TreeEnsemble? ForMask(float threshold)
+    {
+        if (Roots.Length != 1 || Aggregation != Aggregation.Average || float.IsNaN(threshold) || Leaves.Any(float.IsNaN))
+        {
+            return null;
+        }
+
+        // What every leaf under a node says: 0 or 1, or -1 where they differ.
+        var says = new sbyte[Nodes.Length];
+        int Says(int node)
+        {
+            if (node < 0)
+            {
+                return Leaves[~node] > threshold ? 1 : 0;
+            }
+
+            var (l, r) = (Says(Nodes[node].Left), Says(Nodes[node].Right));
+            return says[node] = (sbyte)(l == r ? l : -1);
+        }
+
+        // Depth-first, parents before children, as the source trees are laid out.
+        var nodes = new List<TreeNode>();
+        var defaults = new List<bool>();
+        int Build(int node)
+        {
+            var s = node < 0 ? (Leaves[~node] > threshold ? 1 : 0) : says[node];
+            if (s >= 0)
+            {
+                return ~s;
+            }
+
+            var at = nodes.Count;
+            nodes.Add(default);
+            defaults.Add(DefaultLeft[node]);
+            var n = Nodes[node];
+            var left = Build(n.Left);
+            nodes[at] = n with { Left = left, Right = Build(n.Right) };
+            return at;
+        }
+
+        Says(Roots[0]);
+        var root = Build(Roots[0]);
+        return new TreeEnsemble(Kind, FeatureCount, [.. nodes], [.. defaults], [0f, 1f], [root], Aggregation.Average, 0);
+    }
+
     private bool ContainsNaN(ReadOnlySpan<float> planes, int stride, int count)
     {
         for (var f = 0; f < FeatureCount; f++)

@@ -155,6 +155,68 @@ public sealed class CloudClassifierTests(ITestOutputHelper output)
         Assert.Equal(whole, streamed);
     }
 
+    /// <summary>
+    /// The mask path (the tree cut to the threshold, codes made block by block) against the
+    /// codes of the probabilities, on overcast, partly cloudy and clear dates of the stack
+    /// with nodata and undefined pixels, at several thresholds, blocks and threads; and
+    /// streamed in row blocks.
+    /// </summary>
+    [SharedTheory]
+    [InlineData("fast", 0.5f)]
+    [InlineData("fast", 0.2f)]
+    [InlineData("fast", 0.9f)]
+    [InlineData("fast-shadow", 0.5f)]
+    [InlineData("fast-shadow", 0.1f)]
+    [InlineData("spectral", 0.5f)]
+    public void MaskPathGivesTheCodesOfTheProbabilities(string name, float threshold)
+    {
+        var model = Model(name);
+        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
+        var reference = model.NeedsReference ? BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy"))) : null;
+        var dn = new Scaling(1e-4, 0, 0);
+        var (h, w, nb, nt) = (stack.Height, stack.Width, stack.Bands, stack.Dates);
+        var src = stack.Array.AsSpan<float>();
+        var options = new[]
+        {
+            new ClassifyOptions(),
+            new ClassifyOptions { MaxDegreeOfParallelism = 2, BlockRows = 7, ChunkPixels = 300 },
+            new ClassifyOptions { MaxDegreeOfParallelism = 1, BlockRows = 100 },
+        };
+        var positives = 0;
+        foreach (var t in new[] { 0, 4, 21, 26 })
+        {
+            var single = new float[h * w * nb];
+            for (var i = 0; i < single.Length; i++)
+            {
+                single[i] = src[(i * nt) + t];
+            }
+
+            // A nodata pixel (DN 0 in band 0), an undefined feature (B12 < 0: its log), a NaN band.
+            single[(4321 * nb) + 0] = 0;
+            single[(1234 * nb) + 9] = -5;
+            single[(777 * nb) + 3] = float.NaN;
+            var image = BandImage.FromArray(NdArray.Create(single, h, w, nb));
+            var expected = new byte[h * w];
+            CloudClassifier.Mask(CloudClassifier.Probability(model, image, dn, reference), threshold, expected);
+            Assert.Equal(CloudClassifier.Nodata, expected[4321]);
+            positives += expected.Count(c => c == 1);
+            foreach (var o in options)
+            {
+                var mask = new byte[h * w];
+                CloudClassifier.Mask(model, image, dn, reference, Scaling.Identity, threshold, mask, o);
+                Assert.Equal(expected, mask);
+            }
+
+            var streamed = new byte[h * w];
+            StreamingClassifier.RunMask(model, new BandImageRows(image), dn, reference is null ? null : new BandImageRows(reference), 13, threshold, (row, m) =>
+                m.Span.CopyTo(streamed.AsSpan(row * w)));
+            Assert.Equal(expected, streamed);
+        }
+
+        output.WriteLine($"{name} at {threshold}: {positives} positive pixels over four dates");
+        Assert.True(positives > 40, "the dates should hold cloud or shadow to compare");
+    }
+
     [Fact]
     public void MaskMarksNoDataAndUsesStrictThreshold()
     {
