@@ -289,25 +289,26 @@ public static class CloudClassifier
                 return part;
             }
 
-            float[]? block = opening ? pool.Rent(inPixels) : null;
-            float[]? openScratch = opening ? pool.Rent(GreyOpening.ScratchLength(width)) : null;
+            // Probabilities: straight to the output without an opening; with one, into the
+            // block's rows, which are opened as soon as the chunks have classified the rows each
+            // needs (two below), while they are still in the cache. Mask codes: made from each
+            // chunk's probabilities as they come, so a mask needs no image of probabilities,
+            // and opened as codes (GreyOpening.Codes).
+            var codes = dest.Codes;
+            var blockPixels = (rowEnd - rowStart) * width;
+            float[]? block = opening && codes is null ? pool.Rent(inPixels) : null;
+            byte[]? codeBlock = opening && codes is not null ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
+            float[]? chunkP = codes is null ? null : pool.Rent(chunk);
+            float[]? openScratch = block is null ? null : pool.Rent(GreyOpening.ScratchLength(width));
+            byte[]? codeScratch = codeBlock is null ? null : ArrayPool<byte>.Shared.Rent(GreyOpening.ScratchLength(width));
             byte[]? nodata = opening ? ArrayPool<byte>.Shared.Rent(inPixels) : null;
             var undefined = ArrayPool<byte>.Shared.Rent(chunk);
-
-            // Codes are made from the block's probabilities (opened, where the model opens)
-            // as they come, so a mask needs no image of probabilities.
-            var blockPixels = (rowEnd - rowStart) * width;
-            var codes = dest.Codes is null ? default : dest.Codes.AsSpan(rowStart * width, blockPixels);
-            float[]? rows = dest.Codes is null ? null : pool.Rent(blockPixels);
             try
             {
-                // Without an opening, probabilities go straight to the output. With one, the
-                // block's rows are opened as soon as the chunks have classified the rows each
-                // needs (two below), while they are still in the cache.
-                var target = block ?? rows ?? dest.Probability!;
-                var targetOffset = block is null && rows is null ? (long)inStart * width : 0;
-                var outSpan = rows is null ? dest.Probability.AsSpan(rowStart * width, blockPixels) : rows.AsSpan(0, blockPixels);
-                var pass = block is null ? default : new GreyOpening.Pass(width, obs.Height, inStart, rowStart, rowEnd, outSpan, openScratch);
+                var outP = codes is null ? dest.Probability.AsSpan(rowStart * width, blockPixels) : default;
+                var outCodes = codes is null ? default : codes.AsSpan(rowStart * width, blockPixels);
+                var pass = block is null ? default : GreyOpening.Probabilities(width, obs.Height, inStart, rowStart, rowEnd, outP, openScratch);
+                var codePass = codeBlock is null ? default : GreyOpening.Codes(width, obs.Height, inStart, rowStart, rowEnd, outCodes, codeScratch);
                 var clock = Clock;
                 clock?.Start();
                 for (var done = 0; done < inPixels; done += chunk)
@@ -360,7 +361,7 @@ public static class CloudClassifier
                     }
 
                     clock?.Lap(ClassifyStage.NaNScan);
-                    var p = target.AsSpan((int)(targetOffset + done), count);
+                    var p = block is not null ? block.AsSpan(done, count) : chunkP is not null ? chunkP.AsSpan(0, count) : outP.Slice(done, count);
                     model.Ensemble.PredictPlanes(featurePlanes, stride, count, p, nanFree: true);
                     clock?.Lap(ClassifyStage.Trees);
                     if (anyUndefined)
@@ -369,44 +370,70 @@ public static class CloudClassifier
                         clock?.Lap(ClassifyStage.NaNScan);
                     }
 
-                    if (block is null && rows is not null)
+                    if (codes is not null)
                     {
-                        Mask(p, dest.Threshold, codes.Slice(done, count));
+                        Mask(p, dest.Threshold, codeBlock is null ? outCodes.Slice(done, count) : codeBlock.AsSpan(done, count));
                         clock?.Lap(ClassifyStage.Codes);
                     }
 
-                    if (block is not null)
+                    if (!opening)
                     {
-                        var from = pass.NextRow;
-                        pass.Advance(block.AsSpan(0, inPixels), inStart + ((done + count) / width));
-
-                        // The reference puts NaN back where the observation is nodata after opening.
-                        var opened = outSpan.Slice((from - rowStart) * width, (pass.NextRow - from) * width);
-                        FloatSpans.SetNaNWhere(opened, nodata.AsSpan((from - inStart) * width, opened.Length));
-                        clock?.Lap(ClassifyStage.Opening);
-                        if (rows is not null)
-                        {
-                            Mask(opened, dest.Threshold, codes.Slice((from - rowStart) * width, opened.Length));
-                            clock?.Lap(ClassifyStage.Codes);
-                        }
+                        continue;
                     }
+
+                    // The reference puts NaN back where the observation is nodata after opening.
+                    var rowsFrom = block is null ? codePass.NextRow : pass.NextRow;
+                    var rowsTo = inStart + ((done + count) / width);
+                    if (block is null)
+                    {
+                        codePass.Advance(codeBlock.AsSpan(0, inPixels), rowsTo);
+                        var opened = outCodes[((rowsFrom - rowStart) * width)..((codePass.NextRow - rowStart) * width)];
+                        MarkNodata(opened, nodata.AsSpan((rowsFrom - inStart) * width, opened.Length));
+                    }
+                    else
+                    {
+                        pass.Advance(block.AsSpan(0, inPixels), rowsTo);
+                        var opened = outP[((rowsFrom - rowStart) * width)..((pass.NextRow - rowStart) * width)];
+                        FloatSpans.SetNaNWhere(opened, nodata.AsSpan((rowsFrom - inStart) * width, opened.Length));
+                    }
+
+                    clock?.Lap(ClassifyStage.Opening);
                 }
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(undefined);
-                if (rows is not null)
-                {
-                    pool.Return(rows);
-                }
-
-                if (block is not null)
-                {
-                    pool.Return(block);
-                    pool.Return(openScratch!);
-                    ArrayPool<byte>.Shared.Return(nodata!);
-                }
+                Return(pool, block);
+                Return(pool, chunkP);
+                Return(pool, openScratch);
+                Return(ArrayPool<byte>.Shared, codeBlock);
+                Return(ArrayPool<byte>.Shared, codeScratch);
+                Return(ArrayPool<byte>.Shared, nodata);
             }
+        }
+
+        private static void Return<T>(ArrayPool<T> pool, T[]? array)
+        {
+            if (array is not null)
+            {
+                pool.Return(array);
+            }
+        }
+    }
+
+    /// <summary><see cref="Nodata"/> where <paramref name="nodata"/> is 1 (it holds 0 or 1), 32 codes at a time.</summary>
+    private static void MarkNodata(Span<byte> codes, ReadOnlySpan<byte> nodata)
+    {
+        var i = 0;
+        for (; i <= codes.Length - 32; i += 32)
+        {
+            // 0 - 1 = 255: every bit set where the pixel is nodata.
+            (Vector256.Create(codes.Slice(i, 32)) | (Vector256<byte>.Zero - Vector256.Create(nodata.Slice(i, 32)))).CopyTo(codes.Slice(i));
+        }
+
+        for (; i < codes.Length; i++)
+        {
+            codes[i] |= (byte)(0 - nodata[i]);
         }
     }
 }

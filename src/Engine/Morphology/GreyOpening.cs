@@ -11,14 +11,26 @@ namespace S2CloudMask.Engine.Morphology;
 /// NaN (nodata) pixels are ignored by the min and max (IEEE minNumber/maxNumber) instead of
 /// spreading unpredictably as they do through SciPy's filters; the caller puts NaN back on
 /// nodata pixels afterwards, as the reference does.
+/// <para>
+/// Mask codes (0 clear, 1 positive, <see cref="CodeNodata"/> where the probability is NaN)
+/// open the same way, 32 to a 256-bit vector instead of 8 (<see cref="Codes"/>): the
+/// opening commutes with the threshold (min and max commute with any non-decreasing map,
+/// NaN ignored by both), so opening the codes gives the codes of the opened probability.
+/// The erosion takes the unsigned minimum, in which 255 is above both codes and so
+/// ignored; the dilation the maximum of code + 1 (wrapping: 255 becomes 0, below both),
+/// less 1.
+/// </para>
 /// </summary>
 public static class GreyOpening
 {
     /// <summary>Halo rows a block needs above and below its output rows.</summary>
     public const int Halo = 2;
 
-    /// <summary>Scratch floats <see cref="Open3x3"/> needs: seven rows, however many rows the image or block has.</summary>
+    /// <summary>Scratch elements <see cref="Open3x3"/> needs: seven rows, however many rows the image or block has.</summary>
     public static int ScratchLength(int width) => 7 * width;
+
+    /// <summary>The mask code of a NaN probability (nodata), which the opening of codes ignores.</summary>
+    public const byte CodeNodata = 255;
 
     /// <summary>
     /// Opens output rows [<paramref name="outStart"/>, <paramref name="outEnd"/>) of an image
@@ -43,9 +55,17 @@ public static class GreyOpening
             throw new ArgumentException("input rows do not cover the output rows and their halo");
         }
 
-        var pass = new Pass(width, height, inStart, outStart, outEnd, dest, scratch);
+        var pass = Probabilities(width, height, inStart, outStart, outEnd, dest, scratch);
         pass.Advance(input, inEnd);
     }
+
+    /// <summary>A pass opening probabilities (<see cref="Pass{T, TErode, TDilate}"/>).</summary>
+    public static Pass<float, Min, Max> Probabilities(int width, int height, int inStart, int outStart, int outEnd, Span<float> dest, Span<float> scratch) =>
+        new(width, height, inStart, outStart, outEnd, dest, scratch);
+
+    /// <summary>A pass opening mask codes (<see cref="Pass{T, TErode, TDilate}"/>): 0, 1 and <see cref="CodeNodata"/>.</summary>
+    public static Pass<byte, Min, MaxOfCodes> Codes(int width, int height, int inStart, int outStart, int outEnd, Span<byte> dest, Span<byte> scratch) =>
+        new(width, height, inStart, outStart, outEnd, dest, scratch);
 
     /// <summary>
     /// <see cref="Open3x3"/> as a pass that can stop and go on: each <see cref="Advance"/>
@@ -56,17 +76,20 @@ public static class GreyOpening
     /// 0.62-0.64 ns per pixel with this and the one-pass steps, against 0.72-1.28 before both
     /// (two TensorPrimitives passes a step, the block's rows opened after its last chunk).
     /// </summary>
-    public ref struct Pass
+    public ref struct Pass<T, TErode, TDilate>
+        where T : unmanaged
+        where TErode : struct, IExtreme<T>
+        where TDilate : struct, IExtreme<T>
     {
         private readonly int _width;
         private readonly int _height;
         private readonly int _inStart;
         private readonly int _outStart;
         private readonly int _outEnd;
-        private readonly Span<float> _dest;
-        private readonly Span<float> _minima;
-        private readonly Span<float> _maxima;
-        private readonly Span<float> _eroded;
+        private readonly Span<T> _dest;
+        private readonly Span<T> _minima;
+        private readonly Span<T> _maxima;
+        private readonly Span<T> _eroded;
         private int _nextMin;
         private int _nextMax;
 
@@ -76,7 +99,7 @@ public static class GreyOpening
         /// <paramref name="inStart"/>, which must be at most <see cref="Halo"/> rows above
         /// outStart (or 0).
         /// </summary>
-        public Pass(int width, int height, int inStart, int outStart, int outEnd, Span<float> dest, Span<float> scratch)
+        public Pass(int width, int height, int inStart, int outStart, int outEnd, Span<T> dest, Span<T> scratch)
         {
             if (width <= 0 || inStart > Math.Max(0, outStart - Halo) || inStart < 0 || outStart < 0 || outEnd > height || outStart > outEnd)
             {
@@ -106,7 +129,7 @@ public static class GreyOpening
         /// <paramref name="inEnd"/> (exclusive) allow. <paramref name="input"/> holds the
         /// rows from the pass's first input row on; only rows before inEnd are read.
         /// </summary>
-        public void Advance(ReadOnlySpan<float> input, int inEnd)
+        public void Advance(ReadOnlySpan<T> input, int inEnd)
         {
             if (input.Length < (inEnd - _inStart) * _width)
             {
@@ -124,19 +147,19 @@ public static class GreyOpening
                     var e = _nextMax;
                     for (; _nextMin <= Math.Min(e + 1, height - 1); _nextMin++)
                     {
-                        Horizontal<Min>(input.Slice((_nextMin - _inStart) * width, width), Ring(_minima, width, _nextMin));
+                        Horizontal<T, TErode>(input.Slice((_nextMin - _inStart) * width, width), Ring(_minima, width, _nextMin));
                     }
 
-                    Vertical<Min>(Ring(_minima, width, Math.Max(e - 1, 0)), Ring(_minima, width, e), Ring(_minima, width, Math.Min(e + 1, height - 1)), _eroded);
-                    Horizontal<Max>(_eroded, Ring(_maxima, width, e));
+                    Three<T, TErode>(Ring(_minima, width, Math.Max(e - 1, 0)), Ring(_minima, width, e), Ring(_minima, width, Math.Min(e + 1, height - 1)), _eroded);
+                    Horizontal<T, TDilate>(_eroded, Ring(_maxima, width, e));
                 }
 
-                Vertical<Max>(Ring(_maxima, width, Math.Max(r - 1, 0)), Ring(_maxima, width, r), Ring(_maxima, width, last), _dest.Slice((r - _outStart) * width, width));
+                Three<T, TDilate>(Ring(_maxima, width, Math.Max(r - 1, 0)), Ring(_maxima, width, r), Ring(_maxima, width, last), _dest.Slice((r - _outStart) * width, width));
             }
         }
     }
 
-    private static Span<float> Ring(Span<float> ring, int width, int row) => ring.Slice(row % 3 * width, width);
+    private static Span<T> Ring<T>(Span<T> ring, int width, int row) => ring.Slice(row % 3 * width, width);
 
     /// <summary>
     /// dest[x] = min (or max) of src[x-1], src[x], src[x+1], the edge repeated: the rows at
@@ -144,8 +167,9 @@ public static class GreyOpening
     /// passes before, through a row of pairwise results; minNumber and maxNumber are
     /// associative, so the order does not change a bit.
     /// </summary>
-    private static void Horizontal<T>(ReadOnlySpan<float> src, Span<float> dest)
-        where T : struct, IExtreme
+    private static void Horizontal<T, TOp>(ReadOnlySpan<T> src, Span<T> dest)
+        where T : unmanaged
+        where TOp : struct, IExtreme<T>
     {
         var width = src.Length;
         if (width == 1)
@@ -154,21 +178,18 @@ public static class GreyOpening
             return;
         }
 
-        dest[0] = T.Apply(src[0], src[1]);
-        dest[width - 1] = T.Apply(src[width - 2], src[width - 1]);
+        dest[0] = TOp.Apply(src[0], src[1]);
+        dest[width - 1] = TOp.Apply(src[width - 2], src[width - 1]);
         if (width > 2)
         {
-            Three<T>(src[..^2], src[1..^1], src[2..], dest[1..(width - 1)]);
+            Three<T, TOp>(src[..^2], src[1..^1], src[2..], dest[1..(width - 1)]);
         }
     }
 
-    /// <summary>dest = min (or max) of three rows, element by element.</summary>
-    private static void Vertical<T>(ReadOnlySpan<float> up, ReadOnlySpan<float> mid, ReadOnlySpan<float> down, Span<float> dest)
-        where T : struct, IExtreme => Three<T>(up, mid, down, dest);
-
-    /// <summary>dest[i] = op(op(a[i], b[i]), c[i]) in one pass: 512-bit vectors, then 256-bit ones, then one by one.</summary>
-    private static void Three<T>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> dest)
-        where T : struct, IExtreme
+    /// <summary>dest[i] = op(op(a[i], b[i]), c[i]) in one pass (three rows, or a row at three offsets): 512-bit vectors, then 256-bit ones, then one by one.</summary>
+    private static void Three<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> dest)
+        where T : unmanaged
+        where TOp : struct, IExtreme<T>
     {
         var n = dest.Length;
         if (a.Length < n || b.Length < n || c.Length < n)
@@ -181,47 +202,68 @@ public static class GreyOpening
         ref var rc = ref MemoryMarshal.GetReference(c);
         ref var rd = ref MemoryMarshal.GetReference(dest);
         var i = 0;
-        for (; Vector512.IsHardwareAccelerated && i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+        for (; Vector512.IsHardwareAccelerated && i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
         {
-            T.Apply(T.Apply(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i)), Vector512.LoadUnsafe(ref rc, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            TOp.Apply(TOp.Apply(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i)), Vector512.LoadUnsafe(ref rc, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
         }
 
-        for (; Vector256.IsHardwareAccelerated && i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
+        for (; Vector256.IsHardwareAccelerated && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
         {
-            T.Apply(T.Apply(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)), Vector256.LoadUnsafe(ref rc, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            TOp.Apply(TOp.Apply(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)), Vector256.LoadUnsafe(ref rc, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
         }
 
         for (; i < n; i++)
         {
-            dest[i] = T.Apply(T.Apply(a[i], b[i]), c[i]);
+            dest[i] = TOp.Apply(TOp.Apply(a[i], b[i]), c[i]);
         }
     }
 
-    /// <summary>IEEE minNumber or maxNumber (NaN ignored, -0 below +0), for one value and for vectors of each width.</summary>
-    private interface IExtreme
+    /// <summary>An associative min or max for one value and for vectors of each width.</summary>
+    public interface IExtreme<T>
+        where T : unmanaged
     {
-        static abstract float Apply(float a, float b);
+        static abstract T Apply(T a, T b);
 
-        static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+        static abstract Vector256<T> Apply(Vector256<T> a, Vector256<T> b);
 
-        static abstract Vector512<float> Apply(Vector512<float> a, Vector512<float> b);
+        static abstract Vector512<T> Apply(Vector512<T> a, Vector512<T> b);
     }
 
-    private readonly struct Min : IExtreme
+    /// <summary>IEEE minNumber of probabilities (NaN ignored, -0 below +0); the unsigned minimum of codes (255 ignored).</summary>
+    public readonly struct Min : IExtreme<float>, IExtreme<byte>
     {
         public static float Apply(float a, float b) => float.MinNumber(a, b);
 
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Vector256.MinNumber(a, b);
 
         public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => Vector512.MinNumber(a, b);
+
+        public static byte Apply(byte a, byte b) => Math.Min(a, b);
+
+        public static Vector256<byte> Apply(Vector256<byte> a, Vector256<byte> b) => Vector256.Min(a, b);
+
+        public static Vector512<byte> Apply(Vector512<byte> a, Vector512<byte> b) => Vector512.Min(a, b);
     }
 
-    private readonly struct Max : IExtreme
+    /// <summary>IEEE maxNumber of probabilities (NaN ignored, -0 below +0).</summary>
+    public readonly struct Max : IExtreme<float>
     {
         public static float Apply(float a, float b) => float.MaxNumber(a, b);
 
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
 
         public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => Vector512.MaxNumber(a, b);
+    }
+
+    /// <summary>The maximum of codes with 255 ignored: max(a + 1, b + 1) - 1, wrapping, so 255 counts as -1.</summary>
+    public readonly struct MaxOfCodes : IExtreme<byte>
+    {
+        public static byte Apply(byte a, byte b) => (byte)(Math.Max((byte)(a + 1), (byte)(b + 1)) - 1);
+
+        public static Vector256<byte> Apply(Vector256<byte> a, Vector256<byte> b) =>
+            Vector256.Max(a + Vector256<byte>.One, b + Vector256<byte>.One) - Vector256<byte>.One;
+
+        public static Vector512<byte> Apply(Vector512<byte> a, Vector512<byte> b) =>
+            Vector512.Max(a + Vector512<byte>.One, b + Vector512<byte>.One) - Vector512<byte>.One;
     }
 }

@@ -82,7 +82,7 @@ public sealed class GreyOpeningTests
         foreach (var step in new[] { 1, 3 })
         {
             var fed = new float[w * h];
-            var pass = new GreyOpening.Pass(w, h, 0, 0, h, fed, new float[GreyOpening.ScratchLength(w)]);
+            var pass = GreyOpening.Probabilities(w, h, 0, 0, h, fed, new float[GreyOpening.ScratchLength(w)]);
             for (var ready = 0; ready < h + step; ready += step)
             {
                 var inEnd = Math.Min(ready, h);
@@ -94,7 +94,27 @@ public sealed class GreyOpeningTests
 
             Assert.Equal(expected, fed);
         }
+
+        // Mask codes opened as codes, fed alike: the codes of the opened probabilities, at
+        // thresholds some values sit on; NaN is code 255 (nodata) and stays ignored.
+        foreach (var threshold in new[] { 0.5f, 0f, 0.99f })
+        {
+            foreach (var step in new[] { 1, 4 })
+            {
+                var fed = new byte[w * h];
+                var pass = GreyOpening.Codes(w, h, 0, 0, h, fed, new byte[GreyOpening.ScratchLength(w)]);
+                var codes = p.Select(v => Code(v, threshold)).ToArray();
+                for (var ready = step; ready < h + step; ready += step)
+                {
+                    pass.Advance(codes, Math.Min(ready, h));
+                }
+
+                Assert.Equal(expected.Select(v => Code(v, threshold)), fed);
+            }
+        }
     }
+
+    private static byte Code(float p, float threshold) => float.IsNaN(p) ? GreyOpening.CodeNodata : p > threshold ? (byte)1 : (byte)0;
 
     [Fact]
     public void BlocksWithHaloGiveTheWholeImageResult()
