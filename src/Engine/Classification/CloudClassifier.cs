@@ -175,19 +175,10 @@ public static class CloudClassifier
             throw new ArgumentException("destination too small", nameof(dest));
         }
 
+        // Thirty-two at a time, with AVX-512 too: making codes is 2 % of the mask path's stages
+        // (0.24-0.30 of 11.7-15.0 ns per pixel for fast on the Zen 3, one thread), too little
+        // for a second, 512-bit loop to matter.
         var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            // Sixty-four at a time: a code per lane, narrowed twice to bytes in order.
-            var t = Vector512.Create(threshold);
-            for (; i <= probability.Length - 64; i += 64)
-            {
-                var low = Vector512.Narrow(Code(probability, i, t), Code(probability, i + 16, t));
-                var high = Vector512.Narrow(Code(probability, i + 32, t), Code(probability, i + 48, t));
-                Vector512.Narrow(low, high).CopyTo(dest.Slice(i));
-            }
-        }
-
         if (Vector256.IsHardwareAccelerated)
         {
             var t = Vector256.Create(threshold);
@@ -215,28 +206,20 @@ public static class CloudClassifier
         return (nan & Vector256.Create((uint)Nodata)) | (above & Vector256<uint>.One);
     }
 
-    /// <summary>The mask codes of sixteen probabilities from <paramref name="at"/>, as 32-bit lanes.</summary>
-    private static Vector512<uint> Code(ReadOnlySpan<float> probability, int at, Vector512<float> threshold)
-    {
-        var p = Vector512.Create(probability.Slice(at, 16));
-        var nan = ~Vector512.Equals(p, p).AsUInt32();
-        var above = Vector512.GreaterThan(p, threshold).AsUInt32();
-        return (nan & Vector512.Create((uint)Nodata)) | (above & Vector512<uint>.One);
-    }
-
     /// <summary>How many of the codes are valid (not nodata), cloud (1) and cloud shadow (2).</summary>
     public static CodeCounts Count(ReadOnlySpan<byte> codes)
     {
         long nodata = 0, cloud = 0, shadow = 0;
         var i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            for (; i <= codes.Length - 64; i += 64)
+            // Thirty-two at a time, as the codes are made (Mask).
+            for (; i <= codes.Length - 32; i += 32)
             {
-                var v = Vector512.Create(codes.Slice(i, 64));
-                nodata += BitOperations.PopCount(Vector512.Equals(v, Vector512.Create(Nodata)).ExtractMostSignificantBits());
-                cloud += BitOperations.PopCount(Vector512.Equals(v, Vector512<byte>.One).ExtractMostSignificantBits());
-                shadow += BitOperations.PopCount(Vector512.Equals(v, Vector512.Create((byte)2)).ExtractMostSignificantBits());
+                var v = Vector256.Create(codes.Slice(i, 32));
+                nodata += BitOperations.PopCount(Vector256.Equals(v, Vector256.Create(Nodata)).ExtractMostSignificantBits());
+                cloud += BitOperations.PopCount(Vector256.Equals(v, Vector256<byte>.One).ExtractMostSignificantBits());
+                shadow += BitOperations.PopCount(Vector256.Equals(v, Vector256.Create((byte)2)).ExtractMostSignificantBits());
             }
         }
 

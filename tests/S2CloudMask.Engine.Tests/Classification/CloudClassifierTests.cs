@@ -226,12 +226,15 @@ public sealed class CloudClassifierTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The vector mask (64 pixels a step) and the counts against the per-pixel rule, with NaN,
+    /// The vector mask (32 pixels a step) and the counts against the per-pixel rule, with NaN,
     /// values on the threshold, signed zeros and infinities, for lengths around the vector
     /// width; the bytes past the length stay untouched.
     /// </summary>
     [Theory]
     [InlineData(0)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
     [InlineData(63)]
     [InlineData(64)]
     [InlineData(65)]
