@@ -121,8 +121,8 @@ for model in fast spectral temporal; do
     done
     OWN_RUNS[$model]=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/own-$model.txt")
     OWN[$model]=$(printf '%s\n' ${OWN_RUNS[$model]} | median)
-    # "# fast: 9 features, 1 tree(s) of depth <= 10, opening 3, reference no; ..." -> "9 features, ..., opening 3"
-    OWN_DESC[$model]=$(awk -F'; ' '/^# / { sub(/^# [^:]*: /, "", $1); sub(/, reference (yes|no)$/, "", $1); print $1; exit }' "$OUT/own-$model.txt")
+    # "# fast: 9 features, 1 tree(s) of depth <= 10, opening 3, output probability, reference no; ..." -> "9 features, ..., opening 3"
+    OWN_DESC[$model]=$(awk -F'; ' '/^# / { sub(/^# [^:]*: /, "", $1); sub(/, output [a-z]+, reference (yes|no)$/, "", $1); print $1; exit }' "$OUT/own-$model.txt")
 done
 
 BANDWIDTH_RUNS=$(awk '/^run / { for (i = 1; i <= NF; i++) if ($i == "Mpx/s") printf "%s ", $(i - 1) }' "$OUT/ours-bandwidth.txt")

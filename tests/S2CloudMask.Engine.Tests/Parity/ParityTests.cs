@@ -57,6 +57,44 @@ public sealed class ParityTests(ITestOutputHelper output)
         ParityCheck.AssertWithin(ParityCheck.Compare($"{name} stack (30 dates)", ours, golden), output);
     }
 
+    /// <summary>
+    /// The mask path (what <c>POST /mask</c> computes: a single tree cut to the threshold,
+    /// the opening on codes) against the golden probabilities' masks on every date: nodata
+    /// exactly where golden is NaN, the same codes on at least 99.9 % of pixels.
+    /// </summary>
+    [SharedTheory]
+    [InlineData("fast")]
+    [InlineData("spectral")]
+    [InlineData("fast-shadow")]
+    public void StackMasksMatchGoldenOnEveryDate(string name)
+    {
+        var model = Model(name);
+        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
+        var reference = BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy")));
+        var golden = Npy.Read(SharedData.Golden($"{name}-stack.npy")).AsSpan<float>();
+        var (h, w, t) = (stack.Height, stack.Width, stack.Dates);
+        var mask = new byte[h * w];
+        long agree = 0, nodataMismatch = 0, positive = 0;
+        for (var date = 0; date < t; date++)
+        {
+            CloudClassifier.Mask(model, stack.Date(date), new Scaling(1e-4, 0, null), model.NeedsReference ? reference : null, Scaling.Identity, model.Threshold, mask);
+            for (var i = 0; i < mask.Length; i++)
+            {
+                var g = golden[(i * t) + date];
+                var expected = float.IsNaN(g) ? CloudClassifier.Nodata : g > model.Threshold ? (byte)1 : (byte)0;
+                agree += mask[i] == expected ? 1 : 0;
+                nodataMismatch += (mask[i] == CloudClassifier.Nodata) != float.IsNaN(g) ? 1 : 0;
+                positive += expected == 1 ? 1 : 0;
+            }
+        }
+
+        var pixels = (long)h * w * t;
+        output.WriteLine($"{name} stack masks: {agree} of {pixels} codes equal ({(double)agree / pixels:P4}), {positive} positive in golden, nodata mismatches {nodataMismatch}");
+        Assert.Equal(0, nodataMismatch);
+        Assert.True(agree >= ParityCheck.MinFraction * pixels, $"{name}: codes equal on {agree} of {pixels}");
+        Assert.True(positive > 0);
+    }
+
     [SharedTheory]
     [InlineData("fast")]
     [InlineData("spectral")]
