@@ -32,16 +32,21 @@ public sealed class ParityTests(ITestOutputHelper output)
         ParityCheck.AssertWithin(ParityCheck.Compare($"{name} clear", p, golden), output);
     }
 
+    /// <summary>The model, the 30-date stack (DN), the golden geomedian as reference and the model's golden probabilities of the stack.</summary>
+    private static (CloudModel Model, BandStack Stack, BandImage Reference, NdArray Golden) StackCase(string name) =>
+        (Model(name),
+         new BandStack(Npy.Read(SharedData.Data("stack-wright.npy"))),
+         BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy"))),
+         Npy.Read(SharedData.Golden($"{name}-stack.npy")));
+
     [SharedTheory]
     [InlineData("fast")]
     [InlineData("spectral")]
     [InlineData("fast-shadow")]
     public void StackMatchesGoldenOnEveryDate(string name)
     {
-        var model = Model(name);
-        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
-        var reference = BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy")));
-        var golden = Npy.Read(SharedData.Golden($"{name}-stack.npy")).AsSpan<float>();
+        var (model, stack, reference, goldenArray) = StackCase(name);
+        var golden = goldenArray.AsSpan<float>();
         var (h, w, t) = (stack.Height, stack.Width, stack.Dates);
         var ours = new float[h * w * t];
         var dn = new Scaling(1e-4, 0, null);
@@ -68,10 +73,8 @@ public sealed class ParityTests(ITestOutputHelper output)
     [InlineData("fast-shadow")]
     public void StackMasksMatchGoldenOnEveryDate(string name)
     {
-        var model = Model(name);
-        var stack = new BandStack(Npy.Read(SharedData.Data("stack-wright.npy")));
-        var reference = BandImage.FromArray(Npy.Read(SharedData.Golden("geomedian-stack.npy")));
-        var golden = Npy.Read(SharedData.Golden($"{name}-stack.npy")).AsSpan<float>();
+        var (model, stack, reference, goldenArray) = StackCase(name);
+        var golden = goldenArray.AsSpan<float>();
         var (h, w, t) = (stack.Height, stack.Width, stack.Dates);
         var mask = new byte[h * w];
         long agree = 0, nodataMismatch = 0, positive = 0;
