@@ -186,7 +186,7 @@ public static class GreyOpening
         }
     }
 
-    /// <summary>dest[i] = op(op(a[i], b[i]), c[i]) in one pass (three rows, or a row at three offsets): 512-bit vectors, then 256-bit ones, then one by one.</summary>
+    /// <summary>dest[i] = op(op(a[i], b[i]), c[i]) in one pass (three rows, or a row at three offsets): 512-bit vectors, then 256-bit ones, then the tail; dest must not overlap the inputs.</summary>
     private static void Three<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> dest)
         where T : unmanaged
         where TOp : struct, IExtreme<T>
@@ -210,6 +210,16 @@ public static class GreyOpening
         for (; Vector256.IsHardwareAccelerated && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
         {
             TOp.Apply(TOp.Apply(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)), Vector256.LoadUnsafe(ref rc, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+        }
+
+        // The tail as one more vector ending at the last element (dest is none of the inputs,
+        // so elements computed twice come out the same): a row of 565 codes has 19 past its
+        // last whole 32-byte vector, which one by one took as long as the vectors.
+        if (Vector256.IsHardwareAccelerated && i < n && n >= Vector256<T>.Count)
+        {
+            var last = (nuint)(n - Vector256<T>.Count);
+            TOp.Apply(TOp.Apply(Vector256.LoadUnsafe(ref ra, last), Vector256.LoadUnsafe(ref rb, last)), Vector256.LoadUnsafe(ref rc, last)).StoreUnsafe(ref rd, last);
+            return;
         }
 
         for (; i < n; i++)
