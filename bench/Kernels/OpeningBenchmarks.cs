@@ -4,87 +4,82 @@ using S2CloudMask.Engine.Morphology;
 namespace S2CloudMask.Bench.Kernels;
 
 /// <summary>
-/// 3x3 grey opening of a clear-scene-sized probability image (410 x 565): the engine's
-/// streamed separable vector min/max (one pass per row and step) against a scalar separable
-/// twin written here (the engine keeps none), with the same edge-repeating border.
+/// 3x3 grey opening of a clear-scene-sized image (410 x 565): the engine's streamed separable
+/// vector min/max (one pass per row and step) against a scalar separable twin written here
+/// (the engine keeps none), with the same edge-repeating border and the engine's per-element
+/// min and max; the two are checked against each other at setup.
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Opening")]
-public class OpeningBenchmarks
+public abstract class OpeningKernel<T, TMin, TMax>
+    where T : unmanaged, IEquatable<T>
+    where TMin : struct, GreyOpening.IExtreme<T>
+    where TMax : struct, GreyOpening.IExtreme<T>
 {
-    private const int Height = 410;
-    private const int Width = 565;
+    protected const int Height = 410;
+    protected const int Width = 565;
 
-    private readonly float[] _input = new float[Height * Width];
-    private readonly float[] _dest = new float[Height * Width];
-    private readonly float[] _scratch = new float[GreyOpening.ScratchLength(Width)];
-    private readonly float[] _scalarScratch = new float[2 * Width * Height];
+    protected T[] Input { get; } = new T[Height * Width];
+
+    protected T[] Dest { get; } = new T[Height * Width];
+
+    protected T[] Scratch { get; } = new T[GreyOpening.ScratchLength(Width)];
+
+    private readonly T[] _scalarScratch = new T[2 * Width * Height];
 
     [GlobalSetup]
     public void Setup()
     {
         var random = new Random(42);
-        for (var i = 0; i < _input.Length; i++)
+        for (var i = 0; i < Input.Length; i++)
         {
-            _input[i] = random.NextSingle();
+            Input[i] = Draw(random);
         }
 
         Vector();
-        var expected = _dest.ToArray();
+        var expected = Dest.ToArray();
         Scalar();
-        if (!expected.AsSpan().SequenceEqual(_dest))
+        if (!expected.AsSpan().SequenceEqual(Dest))
         {
-            throw new InvalidOperationException("the vector opening disagrees with the scalar twin");
+            throw new InvalidOperationException($"the vector opening disagrees with the scalar twin ({GetType().Name})");
         }
     }
 
     [Benchmark(Baseline = true)]
-    public void Scalar() => ScalarOpening<float, GreyOpening.Min, GreyOpening.Max>.Open3x3(_input, Width, Height, _dest, _scalarScratch);
+    public void Scalar() => ScalarOpening<T, TMin, TMax>.Open3x3(Input, Width, Height, Dest, _scalarScratch);
 
     [Benchmark]
-    public void Vector() => GreyOpening.Open3x3(_input, Width, Height, 0, 0, Height, _dest, _scratch);
+    public void Vector() => OpenVector();
+
+    /// <summary>The engine's opening of <see cref="Input"/> into <see cref="Dest"/>.</summary>
+    protected abstract void OpenVector();
+
+    /// <summary>One input pixel.</summary>
+    protected abstract T Draw(Random random);
+}
+
+/// <summary>Probabilities uniform in [0, 1).</summary>
+public class OpeningBenchmarks : OpeningKernel<float, GreyOpening.Min, GreyOpening.Max>
+{
+    protected override void OpenVector() => GreyOpening.Open3x3(Input, Width, Height, 0, 0, Height, Dest, Scratch);
+
+    protected override float Draw(Random random) => random.NextSingle();
 }
 
 /// <summary>
-/// The same opening of mask codes (0, 1 and 255 for nodata, as the mask path opens them;
-/// about a third of the pixels 1, one in fifty nodata), 32 to a vector, against the scalar twin.
+/// Mask codes as the mask path opens them, 32 to a vector: 0, 1 (about a third of the
+/// pixels) and 255 for nodata (one in fifty).
 /// </summary>
-[Config(typeof(KernelConfig))]
-[BenchmarkCategory("Opening")]
-public class OpeningCodesBenchmarks
+public class OpeningCodesBenchmarks : OpeningKernel<byte, GreyOpening.Min, GreyOpening.MaxOfCodes>
 {
-    private const int Height = 410;
-    private const int Width = 565;
+    protected override void OpenVector() => GreyOpening.Codes(Width, Height, 0, 0, Height, Dest, Scratch).Advance(Input, Height);
 
-    private readonly byte[] _input = new byte[Height * Width];
-    private readonly byte[] _dest = new byte[Height * Width];
-    private readonly byte[] _scratch = new byte[GreyOpening.ScratchLength(Width)];
-    private readonly byte[] _scalarScratch = new byte[2 * Width * Height];
-
-    [GlobalSetup]
-    public void Setup()
+    protected override byte Draw(Random random) => random.Next(50) switch
     {
-        var random = new Random(42);
-        for (var i = 0; i < _input.Length; i++)
-        {
-            var r = random.Next(50);
-            _input[i] = r == 0 ? GreyOpening.CodeNodata : r < 17 ? (byte)1 : (byte)0;
-        }
-
-        Vector();
-        var expected = _dest.ToArray();
-        Scalar();
-        if (!expected.AsSpan().SequenceEqual(_dest))
-        {
-            throw new InvalidOperationException("the vector opening of codes disagrees with the scalar twin");
-        }
-    }
-
-    [Benchmark(Baseline = true)]
-    public void Scalar() => ScalarOpening<byte, GreyOpening.Min, GreyOpening.MaxOfCodes>.Open3x3(_input, Width, Height, _dest, _scalarScratch);
-
-    [Benchmark]
-    public void Vector() => GreyOpening.Codes(Width, Height, 0, 0, Height, _dest, _scratch).Advance(_input, Height);
+        0 => GreyOpening.CodeNodata,
+        < 17 => 1,
+        _ => 0,
+    };
 }
 
 /// <summary>The 3x3 opening one element at a time: erosion then dilation, rows then columns, with the engine's per-element min and max.</summary>
