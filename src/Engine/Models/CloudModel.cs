@@ -71,8 +71,9 @@ public sealed class CloudModel
     /// This model with its tree cut down to what a mask at <paramref name="threshold"/> needs
     /// (<see cref="TreeEnsemble.ForMask"/>): it predicts 1 where this one predicts above the
     /// threshold and 0 elsewhere, so its mask at 0.5 is this one's at the threshold. Null
-    /// where the ensemble cannot be cut (several trees). Built once per threshold and kept
-    /// (the last few thresholds asked for), since its evaluator is built at first use.
+    /// where the ensemble cannot be cut (several trees). Built once per threshold and kept,
+    /// since its evaluator is built at first use: up to eight thresholds, after which the
+    /// next one asked for starts the set again.
     /// </summary>
     public CloudModel? ForMask(float threshold)
     {

@@ -251,13 +251,14 @@ public sealed class TreeEnsemble
             return null;
         }
 
-        // What every leaf under a node says: 0 or 1, or -1 where they differ.
+        // What every leaf under a node (or the leaf ~node) says: 0 or 1, or -1 where they differ.
         var says = new sbyte[Nodes.Length];
+        int Said(int node) => node < 0 ? (Leaves[~node] > threshold ? 1 : 0) : says[node];
         int Says(int node)
         {
             if (node < 0)
             {
-                return Leaves[~node] > threshold ? 1 : 0;
+                return Said(node);
             }
 
             var (l, r) = (Says(Nodes[node].Left), Says(Nodes[node].Right));
@@ -269,7 +270,7 @@ public sealed class TreeEnsemble
         var defaults = new List<bool>();
         int Build(int node)
         {
-            var s = node < 0 ? (Leaves[~node] > threshold ? 1 : 0) : says[node];
+            var s = Said(node);
             if (s >= 0)
             {
                 return ~s;
