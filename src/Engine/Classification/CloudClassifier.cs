@@ -25,7 +25,12 @@ public sealed record ClassifyOptions
     /// the feature passes and the hot tree's loop, took <c>fast</c>'s decode from 2.5 to
     /// 1.6-2.3 ns per pixel but added as much to the features and trees (one thread), and
     /// two-thread throughput stayed the same (medians 230.3 against 228.9 Mpx/s): a core pays
-    /// for reading its records whichever stage asks for them. Decoding and evaluating the
+    /// for reading its records whichever stage asks for them. The same on an AMD EPYC of the
+    /// Zen 3 generation, the prefetches issued from the fused feature kernel's loop (five lines
+    /// per eight pixels, L2 hint), <c>fast</c>'s mask path at 2 Mpx, two alternating rounds:
+    /// decode 4.85 and 5.81 ns per pixel against 3.44 and 3.42 with them, features 2.95 and
+    /// 4.31 against 6.53 and 6.46, two threads 128.0 and 131.6 Mpx/s against 130.4 and 125.5;
+    /// the T0 and non-temporal hints no better. Decoding and evaluating the
     /// features 512 pixels at a time (their planes in the 48 KB L1 cache) and the trees over the
     /// whole 4096 was no faster either: <c>fast</c> at 4 Mpx, best of four runs each, three
     /// alternating rounds, one thread 7.81, 9.83, 7.72 ns per pixel against 7.11, 9.13, 9.22,
