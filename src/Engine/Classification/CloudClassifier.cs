@@ -40,7 +40,13 @@ public sealed record ClassifyOptions
     /// 69.5, 70.0, 64.0 with 1024; 8192 the same within the noise. With the planes a line
     /// apart (<see cref="AlignedFloats.PlaneStride"/>), the features in sub-blocks of 512 or
     /// 256 pixels were no faster there either (features stage 5.5-7.1 and 7.9-8.5 against
-    /// 4.3-6.4 ns per pixel).
+    /// 4.3-6.4 ns per pixel). Nor, on that machine, were the features computed inside the
+    /// decoder's loop, eight pixels at a time from the planes just written (a hand-written
+    /// kernel for the published <c>fast</c>, as a test of the idea), <c>fast</c>'s mask path
+    /// at 2 Mpx in alternating rounds: one thread 67.0-81.8 against 60.4-70.3 Mpx/s (medians
+    /// 68.5 and 63.3, five rounds), but two threads 106.6-126.6 against 108.4-121.3 (medians
+    /// 119.9 and 117.4, six rounds); the general fused kernel called from the decoder every 8,
+    /// 32 or 128 pixels lost its calls' cost (one thread 43.0-65.1 Mpx/s).
     /// </summary>
     public int ChunkPixels { get; init; } = 4096;
 
