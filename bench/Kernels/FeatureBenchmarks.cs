@@ -12,7 +12,8 @@ namespace S2CloudMask.Bench.Kernels;
 /// classifier runs it (also telling whether any feature is NaN), and through its plane path
 /// (one vectorised pass per operator, normalised differences fused), against
 /// the same expressions written as a scalar loop, and against a hand-written version that
-/// takes each log once.
+/// takes each log once. <see cref="ProgramCheckedLibraryLogs"/> is the fused kernel built to
+/// call <c>Vector256.Log</c> as it did before <see cref="InlineLog"/> (the same values).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Features")]
@@ -27,6 +28,7 @@ public class FeatureBenchmarks
     private const int B02 = 0, B03 = 1, B04 = 2, B05 = 3, B11 = 8, B12 = 9;
 
     private FeatureProgram _program = null!;
+    private FeatureProgram _libraryLogs = null!;
     private float[] _obs = [];
     private float[] _features = [];
     private float[] _scratch = [];
@@ -39,6 +41,17 @@ public class FeatureBenchmarks
         if (!_program.Expressions.SequenceEqual(expected))
         {
             throw new InvalidOperationException("the spectral model's features changed; update the scalar twin in FeatureBenchmarks");
+        }
+
+        FeatureProgram.UseInlineLog = false;
+        try
+        {
+            _libraryLogs = FeatureProgram.Compile(expected);
+            _libraryLogs.Prepare();
+        }
+        finally
+        {
+            FeatureProgram.UseInlineLog = true;
         }
 
         _obs = Fixtures.Planes(100, S);
@@ -72,6 +85,10 @@ public class FeatureBenchmarks
     /// <summary>As the classifier runs it: also telling whether any feature is NaN.</summary>
     [Benchmark]
     public bool ProgramChecked() => _program.EvaluateAndCheck(_obs, default, S, N, _features, _scratch);
+
+    /// <summary>As <see cref="ProgramChecked"/>, the kernel calling the library's logarithm.</summary>
+    [Benchmark]
+    public bool ProgramCheckedLibraryLogs() => _libraryLogs.EvaluateAndCheck(_obs, default, S, N, _features, _scratch);
 
     /// <summary>The plane path: one pass over the planes per operation (the default before the fused kernel).</summary>
     [Benchmark]

@@ -37,11 +37,19 @@ public sealed partial class FeatureProgram
     /// </summary>
     private delegate bool FusedKernel(ref float obs, ref float reference, ref float features, long stride, long count);
 
-    /// <summary>A fused kernel and the pixels its vectors hold.</summary>
-    private sealed record Fused(FusedKernel Kernel, int Lanes);
+    /// <summary>A fused kernel, the pixels its vectors hold, and whether its logarithms are inline (<see cref="InlineLog"/>).</summary>
+    private sealed record Fused(FusedKernel Kernel, int Lanes, bool InlineLogs);
 
     /// <summary>On by default; tests and benchmarks switch it off to compare with the plane path.</summary>
     internal static bool UseFused { get; set; } = true;
+
+    /// <summary>
+    /// Whether 256-bit kernels built from then on take their logarithms inline
+    /// (<see cref="InlineLog"/>, where it runs) rather than by calling
+    /// <see cref="Vector256.Log(Vector256{float})"/>: the same values; on by default,
+    /// benchmarks switch it off to compare.
+    /// </summary>
+    internal static bool UseInlineLog { get; set; } = true;
 
     /// <summary>
     /// The vector width, in bits, of the kernels built from then on: 0 (the default) for
@@ -52,6 +60,9 @@ public sealed partial class FeatureProgram
 
     /// <summary>The pixels a vector of this program's fused kernel holds: 8 or 16; 0 without one (no run-time code, no vectors).</summary>
     internal int FusedLanes => _fused.Value?.Lanes ?? 0;
+
+    /// <summary>Whether the fused kernel takes its logarithms inline (tests check which one they compare).</summary>
+    internal bool FusedInlineLogs => _fused.Value?.InlineLogs ?? false;
 
     /// <summary>
     /// Builds the fused kernel now instead of at the first evaluation (2-9 ms a program, about
@@ -73,7 +84,7 @@ public sealed partial class FeatureProgram
             return false;
         }
 
-        var (kernel, lanes) = fused;
+        var (kernel, lanes, _) = fused;
         ref var o = ref MemoryMarshal.GetReference(obs);
         ref var r = ref UsesReference ? ref MemoryMarshal.GetReference(reference) : ref o;
         ref var f = ref MemoryMarshal.GetReference(features);
@@ -118,7 +129,9 @@ public sealed partial class FeatureProgram
         private readonly MethodInfo _loadUnsafe = Generic(vectors, nameof(Vector256.LoadUnsafe), 2);
         private readonly MethodInfo _storeUnsafe = Generic(vectors, nameof(Vector256.StoreUnsafe), 3);
         private readonly MethodInfo _broadcast = vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!;
-        private readonly MethodInfo _log = vectors.GetMethod(nameof(Vector256.Log), [VectorOf(vectors)])!;
+        private readonly MethodInfo _log = vectors == typeof(Vector256) && UseInlineLog && InlineLog.IsSupported
+            ? typeof(InlineLog).GetMethod(nameof(InlineLog.Log))!
+            : vectors.GetMethod(nameof(Vector256.Log), [VectorOf(vectors)])!;
         private readonly MethodInfo _exp = vectors.GetMethod(nameof(Vector256.Exp), [VectorOf(vectors)])!;
         private readonly MethodInfo _sqrt = Generic(vectors, nameof(Vector256.Sqrt), 1);
         private readonly MethodInfo _abs = Generic(vectors, nameof(Vector256.Abs), 1);
@@ -175,7 +188,7 @@ public sealed partial class FeatureProgram
                     loop,
                     Expression.NotEqual(Expression.Convert(Expression.Call(_msb, nan), typeof(ulong)), Expression.Constant(0UL)),
                 ]);
-            return new Fused(Expression.Lambda<FusedKernel>(body, "FusedFeatures", [_obs, _ref, _features, _stride, _count]).Compile(), _lanes);
+            return new Fused(Expression.Lambda<FusedKernel>(body, "FusedFeatures", [_obs, _ref, _features, _stride, _count]).Compile(), _lanes, _log.DeclaringType == typeof(InlineLog));
         }
 
         private Expression Compute(in Op op)

@@ -363,6 +363,65 @@ public sealed class FeatureProgramTests
     }
 
     [Fact]
+    public void FusedKernelsWithInlineLogsGiveTheLibraryKernelsBits()
+    {
+        if (!InlineLog.IsSupported)
+        {
+            return;
+        }
+
+        // The published lists' logarithms of bands and a logarithm of an expression, over
+        // reflectances and over values that take every path (zero, negative, NaN, infinite).
+        string[] exprs = ["B03*log(B12)", "B05*log(B11)", "log(B02 + B03) - log(B8A)", "(B04-B11)/(B04+B11)"];
+        const int stride = 1000;
+        const int n = 997;
+        var inline = FeatureProgram.Compile(exprs);
+        var library = FeatureProgram.Compile(exprs);
+        try
+        {
+            // 256-bit kernels (the inline logarithm's width) on any machine; the kernel is
+            // built at the first look, with the switches then set.
+            FeatureProgram.FusedWidth = 256;
+            Assert.Equal(8, inline.Prepare());
+            FeatureProgram.UseInlineLog = false;
+            Assert.Equal(8, library.Prepare());
+            Assert.True(inline.FusedInlineLogs);
+            Assert.False(library.FusedInlineLogs);
+        }
+        finally
+        {
+            FeatureProgram.UseInlineLog = true;
+            FeatureProgram.FusedWidth = 0;
+        }
+
+        var rng = new Random(5);
+        foreach (var wild in new[] { false, true })
+        {
+            var obs = new float[10 * stride];
+            for (var i = 0; i < obs.Length; i++)
+            {
+                obs[i] = wild && rng.Next(8) == 0
+                    ? rng.Next(4) switch { 0 => 0f, 1 => -(float)rng.NextDouble(), 2 => float.NaN, _ => float.PositiveInfinity }
+                    : (float)rng.NextDouble() * 1.2f;
+            }
+
+            var a = new float[exprs.Length * stride];
+            var b = new float[exprs.Length * stride];
+            var scratch = new float[Math.Max(1, inline.ScratchLength(stride))];
+            Assert.Equal(
+                library.EvaluateAndCheck(obs, default, stride, n, b, scratch),
+                inline.EvaluateAndCheck(obs, default, stride, n, a, scratch));
+            for (var i = 0; i < a.Length; i++)
+            {
+                // Any NaN stands for any other (see above).
+                Assert.True(
+                    BitConverter.SingleToUInt32Bits(a[i]) == BitConverter.SingleToUInt32Bits(b[i]) || (float.IsNaN(a[i]) && float.IsNaN(b[i])),
+                    $"{exprs[i / stride]} at pixel {i % stride}: inline {a[i]}, library {b[i]}");
+            }
+        }
+    }
+
+    [Fact]
     public void ScratchRegistersAreReusedAcrossDeepExpressions()
     {
         var program = FeatureProgram.Compile(["((B02+B03)*(B04+B05))/((B06+B07)*(B08+B8A)) - log(B11)*log(B12)"]);
