@@ -92,7 +92,7 @@ public static class CloudClassifier
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dest);
         var cut = model.ForMask(threshold);
-        Run(cut ?? model, obs, scaling, reference, referenceScaling, new Output(null, dest, cut is null ? threshold : 0.5f), options);
+        Run(cut ?? model, obs, scaling, reference, referenceScaling, new Output(null, dest, cut?.Threshold ?? threshold), options);
     }
 
     /// <summary>Where a classification goes: probabilities, or mask codes at a threshold.</summary>

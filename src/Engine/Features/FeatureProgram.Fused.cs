@@ -17,14 +17,15 @@ namespace S2CloudMask.Engine.Features;
 /// 2,048 pixels in the classifier's plane layout took 7.1-8.0 us against 8.7-10.7 us as
 /// passes over planes (BenchmarkDotNet, <c>FeatureBenchmarks</c>, two runs), and <c>fast</c>'s
 /// eleven features 2.8-4.1 against 4.1-6.1 ns per pixel in the classifier (<c>stages</c>,
-/// four alternating rounds). The two
-/// logarithms are most of what is left: <see cref="Vector256.Log(Vector256{float})"/> called
-/// per vector costs 1.2-1.3 ns per pixel, TensorPrimitives' own loop 1.0.
+/// four alternating rounds). The two logarithms were then most of what was left, as
+/// <see cref="Vector256.Log(Vector256{float})"/> is a call per vector; 256-bit kernels now
+/// take them inline (<see cref="InlineLog"/>, the same bits).
 /// </para>
 /// <para>
 /// The same float32 operations in the same order, lane by lane, as the plane path: the
-/// logarithm and exponential are <see cref="Vector256.Log(Vector256{float})"/> and
-/// <see cref="Vector256.Exp(Vector256{float})"/>, which TensorPrimitives calls itself; the
+/// logarithm and exponential are <see cref="Vector256.Log(Vector256{float})"/> (or
+/// <see cref="InlineLog"/>, its bits) and <see cref="Vector256.Exp(Vector256{float})"/>,
+/// which TensorPrimitives calls itself; the
 /// distances sum over bands in NumPy's pairwise order (<see cref="SpectralKernels"/>);
 /// square roots are correctly rounded either way. Tests hold both paths to the same bits.
 /// </para>

@@ -21,12 +21,13 @@ namespace S2CloudMask.Engine.Features;
 /// </para>
 /// <para>
 /// Measured on an AMD EPYC of the Zen 3 generation (AVX2), <c>fast</c>'s mask path at 2 Mpx,
-/// the library's call against this, alternating: features 3.97 and 3.84 ns per pixel against
-/// 2.55 and 2.46 on one thread, the classifier on two threads 129.1 and 130.5 Mpx/s against
-/// 157.8 and 150.7 (<c>stages</c>); <c>throughput</c> at 4 Mpx on two threads, four rounds,
-/// 113.2-133.7 against 127.8-156.4 Mpx/s, each round faster. BenchmarkDotNet, 2,048
-/// pixels: the published <c>spectral</c>'s nine features 6.91 against 4.73 us, a plane's
-/// logarithms 2.29 against 1.42 us (<c>MathF.Log</c> one at a time 13.0).
+/// the builds before and after alternating: features 4.50 and 4.09 ns per pixel against 2.17
+/// and 2.35, the classifier 13.11 and 13.46 against 9.99 and 8.71 (one thread,
+/// <c>stages</c>); <c>throughput</c> at 4 Mpx on two threads, four rounds, 122.7-141.4
+/// against 138.9-151.0 Mpx/s (medians 135.8 and 148.8), each round faster. BenchmarkDotNet,
+/// 2,048 pixels, two runs: the published <c>spectral</c>'s nine features 6.91 and 7.92 us
+/// against 4.73 and 5.85, a plane's logarithms 2.29 and 2.53 us against 1.42 and 1.45
+/// (<c>MathF.Log</c> one at a time 13.0 and 14.0).
 /// </para>
 /// </summary>
 public static class InlineLog
@@ -47,29 +48,25 @@ public static class InlineLog
             return Vector256.Log(x);
         }
 
-        // x = 2^e * (1 + r), 1 + r in [2/3, 4/3).
+        // x = 2^e * (1 + r), 1 + r in [2/3, 4/3); log(1 + r) by fused multiply-adds (each
+        // a * b + c rounded once), in the library's order.
         var shifted = x.AsInt32() - Vector256.Create(0x3F2A_AAAB);
         var e = Vector256.ConvertToSingle(Vector256.ShiftRightArithmetic(shifted, 23));
         var r = ((shifted & Vector256.Create(0x007F_FFFF)) + Vector256.Create(0x3F2A_AAAB)).AsSingle() - Vector256<float>.One;
         var r2 = r * r;
         var r4 = r2 * r2;
 
-        var c89 = MultiplyAdd(Constant(0x3E1378FF), r, Constant(0xBDF53CF9));
-        var c789 = MultiplyAdd(r2, Constant(0xBE0BDB8A), c89);
-        var c56 = MultiplyAdd(Constant(0x3E0E5D15), r, Constant(0xBE2B030F));
-        var c34 = MultiplyAdd(Constant(0x3E4CFE3A), r, Constant(0xBE7FFD80));
-        var c3456 = MultiplyAdd(c56, r2, c34);
-        var c12 = MultiplyAdd(Constant(0x3EAAAA2F), r, Constant(0xBF000002));
-        var low = MultiplyAdd(r2, c12, r);
-        var mid = MultiplyAdd(r4, c3456, low);
-        var poly = MultiplyAdd(r4 * r4, c789, mid);
-        return MultiplyAdd(e, Constant(0x3F317218), poly);
+        var c89 = Vector256.FusedMultiplyAdd(Constant(0x3E1378FF), r, Constant(0xBDF53CF9));
+        var c789 = Vector256.FusedMultiplyAdd(r2, Constant(0xBE0BDB8A), c89);
+        var c56 = Vector256.FusedMultiplyAdd(Constant(0x3E0E5D15), r, Constant(0xBE2B030F));
+        var c34 = Vector256.FusedMultiplyAdd(Constant(0x3E4CFE3A), r, Constant(0xBE7FFD80));
+        var c3456 = Vector256.FusedMultiplyAdd(c56, r2, c34);
+        var c12 = Vector256.FusedMultiplyAdd(Constant(0x3EAAAA2F), r, Constant(0xBF000002));
+        var low = Vector256.FusedMultiplyAdd(r2, c12, r);
+        var mid = Vector256.FusedMultiplyAdd(r4, c3456, low);
+        var poly = Vector256.FusedMultiplyAdd(r4 * r4, c789, mid);
+        return Vector256.FusedMultiplyAdd(e, Constant(0x3F317218), poly);
     }
-
-    /// <summary>a * b + c, rounded once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Vector256.FusedMultiplyAdd(a, b, c);
 
     /// <summary>The float of these IEEE 754 bits in every lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -14,7 +14,8 @@ public sealed class InlineLogTests
         }
 
         // All 2^31 - 2^24 of them, 0x00800000 (2^-126) to 0x7F7FFFFF (float.MaxValue), eight
-        // consecutive bit patterns a vector, in 2^16 slices spread over the cores.
+        // consecutive bit patterns a vector, in 2^16 slices of 0x7F00 patterns spread over
+        // the cores.
         const uint first = 0x0080_0000u;
         const uint end = 0x7F80_0000u;
         const int slices = 1 << 16;
@@ -28,7 +29,7 @@ public sealed class InlineLogTests
             var to = s == slices - 1 ? end : from + perSlice;
             for (var bits = from; bits < to; bits += 8)
             {
-                var x = Vector256.Min(Vector256.Create(bits) + steps, Vector256.Create(end - 1)).AsSingle();
+                var x = (Vector256.Create(bits) + steps).AsSingle();
                 var inline = InlineLog.Log(x).AsUInt32();
                 var library = Vector256.Log(x).AsUInt32();
                 if (inline != library)
