@@ -427,6 +427,16 @@ public static class PixelDecoder
     /// against 10.9-11.1, their six <c>fast</c> bands 7.8-8.9 against 6.4-6.5
     /// (BenchmarkDotNet, alternating builds).
     /// </para>
+    /// <para>
+    /// A loop for ten-band records alone, its five prefetches and five NaN compares written
+    /// out and the record width a constant, was faster on chunks in the cache and not on
+    /// images (same build, switched, alternating, the Zen 3 EPYC): the six <c>fast</c> bands of
+    /// 2,048 pixels (BenchmarkDotNet) took 3.1-4.7 us against 4.6-5.9, but the decode stage of
+    /// <c>fast</c>'s mask path at 2 Mpx took 4.48, 3.89 and 3.97 ns per pixel against 4.78,
+    /// 3.72 and 3.15, and two threads ran 165.2, 142.3 and 164.0 Mpx/s against 157.6, 180.6
+    /// and 179.9. Decoding an image waits on memory: one thread reads ten float32 bands at
+    /// 240-286 Mpx/s (3.5-4.2 ns per pixel) on that machine. Not kept.
+    /// </para>
     /// </summary>
     private static unsafe int Records256<TScaled>(float* s, float* d, int groups, int bands, int planeStride, ulong bandMask, in ValueRule rule)
         where TScaled : struct, IStaticFlag
