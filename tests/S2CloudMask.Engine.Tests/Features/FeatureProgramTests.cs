@@ -362,6 +362,45 @@ public sealed class FeatureProgramTests
         return cases;
     }
 
+    /// <summary>
+    /// The fused kernel tests its features for NaN two a compare: a NaN in any one of them is
+    /// reported, the first or second of a pair or the last one left unpaired, in any lane, at
+    /// both widths; none when there is none.
+    /// </summary>
+    [Theory]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void FusedKernelReportsANaNInAnySingleFeature(int width)
+    {
+        // Feature f reads band f alone, so a NaN in band f makes feature f NaN and no other.
+        string[] exprs = ["B02*2", "B03*2", "B04*2", "B05*2", "B06*2"];
+        var program = FeatureProgram.Compile(exprs);
+        try
+        {
+            FeatureProgram.FusedWidth = width;
+            Assert.Equal(Vector256.IsHardwareAccelerated ? width / 32 : 0, program.Prepare());
+        }
+        finally
+        {
+            FeatureProgram.FusedWidth = 0;
+        }
+
+        const int n = 64;
+        var obs = Enumerable.Range(0, 10 * n).Select(i => 0.01f + (i % 97 / 100f)).ToArray();
+        var features = new float[exprs.Length * n];
+        var scratch = new float[Math.Max(1, program.ScratchLength(n))];
+        Assert.False(program.EvaluateAndCheck(obs, [], n, n, features, scratch));
+        for (var f = 0; f < exprs.Length; f++)
+        {
+            foreach (var lane in new[] { 0, 7, 13, 63 })
+            {
+                var bad = (float[])obs.Clone();
+                bad[(f * n) + lane] = float.NaN;
+                Assert.True(program.EvaluateAndCheck(bad, [], n, n, features, scratch), $"NaN in feature {f}, pixel {lane}");
+            }
+        }
+    }
+
     [Fact]
     public void FusedKernelsWithInlineLogsGiveTheLibraryKernelsBits()
     {
