@@ -145,7 +145,7 @@ public sealed partial class FeatureProgram
         /// the processor has it at this width; null otherwise. The NaN test then takes two
         /// features a compare and an OR, where it took a compare and an OR each: in
         /// <c>fast</c>'s kernel 5 unordered compares, one NaN compare and 6 ORs replace 11 and
-        /// 11, of about 160 instructions a vector. On the Zen 3 EPYC (same session, builds
+        /// 11, of about 160 instructions in the kernel's listing. On the Zen 3 EPYC (builds
         /// alternating): the published <c>spectral</c>'s nine features (BenchmarkDotNet,
         /// <c>ProgramChecked</c>) 4.23 and 4.24 us against 5.04 and 5.34; <c>fast</c>'s mask
         /// path on two threads, four rounds, 157.1, 160.1, 157.9 and 163.5 Mpx/s against
