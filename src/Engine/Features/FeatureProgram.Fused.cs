@@ -384,10 +384,10 @@ public sealed partial class FeatureProgram
             return v;
         }
 
-        /// <summary>The float32 vector type of a vector class: Vector256&lt;float&gt; of Vector256.</summary>
         /// <summary>All bits set in the lanes of <paramref name="v"/> that are NaN.</summary>
         private Expression IsNaN(Expression v) => Expression.OnesComplement(Expression.Call(_equals, v, v));
 
+        /// <summary>The float32 vector type of a vector class: Vector256&lt;float&gt; of Vector256.</summary>
         private static Type VectorOf(Type vectors) => vectors.GetMethod(nameof(Vector256.Create), [typeof(float)])!.ReturnType;
 
         /// <summary>The float32 instance of the vector class's generic method of that name and parameter count (the overloads with an element offset for loads and stores).</summary>
