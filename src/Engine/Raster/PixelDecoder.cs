@@ -712,7 +712,12 @@ public static class PixelDecoder
     /// <summary>Off takes the AVX2 record path where AVX-512 would run (tests check both on AVX-512 machines).</summary>
     internal static bool UseAvx512 { get; set; } = true;
 
-    /// <summary>How many groups of eight pixels ahead the decoder prefetches.</summary>
+    /// <summary>
+    /// How many groups of eight pixels ahead the decoder prefetches. On the Zen 3 EPYC,
+    /// <c>fast</c>'s mask path on two threads (4 Mpx, three alternating rounds, one build
+    /// switched) ran 201.5, 209.1 and 170.1 Mpx/s with 8, 186.2, 180.9 and 201.4 with 32, and
+    /// 174.9, 180.3 and 180.8 without prefetching.
+    /// </summary>
     private const int PrefetchGroups = 8;
 
     /// <summary>Asks for the cache lines of <paramref name="bytes"/> from <paramref name="ahead"/> on (a hint: never faults, even past the end of the data).</summary>
