@@ -20,6 +20,19 @@ namespace S2CloudMask.Engine.Morphology;
 /// ignored; the dilation the maximum of code + 1 (wrapping: 255 becomes 0, below both),
 /// less 1.
 /// </para>
+/// <para>
+/// Measured and not kept, on an AMD EPYC of the Zen 3 generation (AVX2): probabilities
+/// opened as 32-bit keys ordered as the floats (the sign bit flipped where clear, every bit
+/// where set, NaN all ones), so that minNumber and maxNumber became one unsigned min or max
+/// each (plus the +1/-1 that ignores NaN in the dilation), where the vector minNumber takes
+/// nine instructions with AVX2. BenchmarkDotNet (410 x 565, conversions included) took
+/// 212.9 against 275.4 us, but in the classifier the opening stage was 1.03-1.24 against
+/// 1.14-1.24 ns per pixel (<c>stages fast</c>, one thread, three alternating rounds) and
+/// <c>fast</c>'s probabilities on two threads ran 104.4-132.8 against 114.6-137.7 Mpx/s
+/// (four alternating rounds): the stage is many short row passes and its output's memory
+/// traffic, not the compares. Writing the opened rows with non-temporal stores from a
+/// scratch row was slower still (1.42-1.51 ns per pixel).
+/// </para>
 /// </summary>
 public static class GreyOpening
 {
