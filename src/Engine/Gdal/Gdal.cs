@@ -84,6 +84,26 @@ public static unsafe class Gdal
         GdalNative.CPLSetConfigOption(key, value);
     }
 
+    /// <summary>
+    /// The size of GDAL's block cache, process-wide (GDALGetCacheMax64 / GDALSetCacheMax64): it
+    /// takes effect at once, unlike GDAL_CACHEMAX, which GDAL reads only on the cache's first use.
+    /// </summary>
+    public static long CacheMaxBytes
+    {
+        get
+        {
+            Initialize();
+            return GdalNative.GDALGetCacheMax64();
+        }
+
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            Initialize();
+            GdalNative.GDALSetCacheMax64(value);
+        }
+    }
+
     /// <summary>The option as GDAL sees it from this thread (thread-local, then global, then environment).</summary>
     public static string? GetConfigOption(string key)
     {

@@ -29,20 +29,37 @@ public static class GdalBandReader
     public static BandImage ReadRows(GdalDataset dataset, int bands, ElementType type, int y, int rows, byte[] buffer)
     {
         ArgumentNullException.ThrowIfNull(dataset);
+        ReadColumns(dataset, bands, type, y, rows, 0, dataset.Width, buffer);
+        return BandImage.Planar(buffer, type, bands, rows, dataset.Width);
+    }
+
+    /// <summary>
+    /// Reads columns [<paramref name="x0"/>, <paramref name="x1"/>) of what
+    /// <see cref="ReadRows"/> reads into their places in <paramref name="buffer"/>, laid out
+    /// for the whole width: strips of columns read through separate datasets of one file, on
+    /// separate threads, fill one image.
+    /// </summary>
+    public static void ReadColumns(GdalDataset dataset, int bands, ElementType type, int y, int rows, int x0, int x1, byte[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(buffer);
         var width = dataset.Width;
-        var span = buffer.AsSpan(0, checked(bands * rows * width * type.Size()));
-        int[] list = [.. Enumerable.Range(1, bands)];
-        switch (type)
+        if (x0 < 0 || x1 > width || x0 >= x1)
         {
-            case ElementType.UInt8: dataset.ReadBands(list, 0, y, width, rows, span); break;
-            case ElementType.UInt16: dataset.ReadBands(list, 0, y, width, rows, MemoryMarshal.Cast<byte, ushort>(span)); break;
-            case ElementType.Int16: dataset.ReadBands(list, 0, y, width, rows, MemoryMarshal.Cast<byte, short>(span)); break;
-            case ElementType.Float32: dataset.ReadBands(list, 0, y, width, rows, MemoryMarshal.Cast<byte, float>(span)); break;
-            case ElementType.Float64: dataset.ReadBands(list, 0, y, width, rows, MemoryMarshal.Cast<byte, double>(span)); break;
-            default: throw new ArgumentOutOfRangeException(nameof(type), type, "not a raster band type");
+            throw new ArgumentOutOfRangeException(nameof(x0), $"columns [{x0}, {x1}) are not a strip of {width}");
         }
 
-        return BandImage.Planar(buffer, type, bands, rows, width);
+        var span = buffer.AsSpan(0, checked(bands * rows * width * type.Size()));
+        int[] list = [.. Enumerable.Range(1, bands)];
+        var (n, plane) = (x1 - x0, (long)rows * width);
+        switch (type)
+        {
+            case ElementType.UInt8: dataset.ReadBands(list, x0, y, n, rows, span[x0..], 1, width, plane); break;
+            case ElementType.UInt16: dataset.ReadBands(list, x0, y, n, rows, MemoryMarshal.Cast<byte, ushort>(span)[x0..], 1, width, plane); break;
+            case ElementType.Int16: dataset.ReadBands(list, x0, y, n, rows, MemoryMarshal.Cast<byte, short>(span)[x0..], 1, width, plane); break;
+            case ElementType.Float32: dataset.ReadBands(list, x0, y, n, rows, MemoryMarshal.Cast<byte, float>(span)[x0..], 1, width, plane); break;
+            case ElementType.Float64: dataset.ReadBands(list, x0, y, n, rows, MemoryMarshal.Cast<byte, double>(span)[x0..], 1, width, plane); break;
+            default: throw new ArgumentOutOfRangeException(nameof(type), type, "not a raster band type");
+        }
     }
 }

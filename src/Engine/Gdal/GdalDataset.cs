@@ -369,6 +369,41 @@ public sealed unsafe class GdalDataset : IDisposable
         Resampling resampling = Resampling.Nearest)
         where T : unmanaged
     {
+        CheckBuffer(dest.Length, bufWidth, bufHeight, bands.Length, resampling);
+        ReadBands(bands, xOff, yOff, xSize, ySize, dest, bufWidth, bufHeight, 1, bufWidth, (long)bufWidth * bufHeight, resampling);
+    }
+
+    /// <summary>
+    /// Reads a window of several bands at full resolution into <paramref name="dest"/> laid
+    /// out by the given spacings, in elements: band i's value at (x, y) of the window goes to
+    /// <c>dest[y * lineSpace + x * pixelSpace + i * bandSpace]</c>. A strip of columns can so
+    /// be read into its place in a buffer of the whole width (band-sequential: pixelSpace 1,
+    /// lineSpace the full width, bandSpace the full width times the rows).
+    /// </summary>
+    public void ReadBands<T>(ReadOnlySpan<int> bands, int xOff, int yOff, int xSize, int ySize, Span<T> dest, long pixelSpace, long lineSpace, long bandSpace)
+        where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pixelSpace);
+        ArgumentOutOfRangeException.ThrowIfNegative(lineSpace);
+        ArgumentOutOfRangeException.ThrowIfNegative(bandSpace);
+        if (xSize > 0 && ySize > 0 && !bands.IsEmpty)
+        {
+            var last = ((ySize - 1) * lineSpace) + ((xSize - 1) * pixelSpace) + ((bands.Length - 1) * bandSpace);
+            if (last >= dest.Length)
+            {
+                throw new ArgumentException($"destination holds {dest.Length} values; the window's last value would go to index {last}", nameof(dest));
+            }
+        }
+
+        ReadBands(bands, xOff, yOff, xSize, ySize, dest, xSize, ySize, pixelSpace, lineSpace, bandSpace, Resampling.Nearest);
+    }
+
+    /// <summary>GDALDatasetRasterIOEx into <paramref name="dest"/>, whose size for the spacings the callers have checked.</summary>
+    private void ReadBands<T>(
+        ReadOnlySpan<int> bands, int xOff, int yOff, int xSize, int ySize, Span<T> dest, int bufWidth, int bufHeight,
+        long pixelSpace, long lineSpace, long bandSpace, Resampling resampling)
+        where T : unmanaged
+    {
         var type = GdalTypes.Of<T>();
         if (bands.IsEmpty)
         {
@@ -381,19 +416,16 @@ public sealed unsafe class GdalDataset : IDisposable
         }
 
         CheckWindow(xOff, yOff, xSize, ySize);
-        CheckBuffer(dest.Length, bufWidth, bufHeight, bands.Length, resampling);
         using var ds = Lease();
         var extra = GdalNative.RasterIOExtraArg.Create(resampling);
-        long pixel = sizeof(T);
-        var line = pixel * bufWidth;
-        var plane = line * bufHeight;
+        long size = sizeof(T);
         fixed (T* p = dest)
         fixed (int* map = bands)
         {
             GdalErrors.Reset();
             var err = GdalNative.GDALDatasetRasterIOEx(
                 ds.Value, GdalNative.GF_Read, xOff, yOff, xSize, ySize, p, bufWidth, bufHeight, (int)type,
-                bands.Length, map, pixel, line, plane, &extra);
+                bands.Length, map, pixelSpace * size, lineSpace * size, bandSpace * size, &extra);
             GdalErrors.Check(err, $"reading {bands.Length} bands, window ({xOff}, {yOff}, {xSize}x{ySize}) of {Name}");
         }
     }

@@ -139,6 +139,12 @@ internal static unsafe partial class GdalNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial void CPLSetConfigOption(string key, string? value);
 
+    [LibraryImport(Library)]
+    internal static partial void GDALSetCacheMax64(long bytes);
+
+    [LibraryImport(Library)]
+    internal static partial long GDALGetCacheMax64();
+
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial void CPLSetThreadLocalConfigOption(string key, string? value);
 

@@ -123,6 +123,41 @@ public class GdalDatasetReadTests
         Assert.Equal(expected, dest);
     }
 
+    /// <summary>
+    /// Spacings put each value where asked: pixel-interleaved (the bands of a pixel side by
+    /// side), and a strip of columns into its place in rows twice as wide, the rest untouched.
+    /// </summary>
+    [Fact]
+    public void ReadBandsBySpacingsPutsEachValueInItsPlace()
+    {
+        const int w = 7, h = 5;
+        var values = RasterSamples.Float32Planes(w, h, 3);
+        using var ds = GdalDataset.CreateInMemory(w, h, 3, GdalDataType.Float32);
+        for (var b = 1; b <= 3; b++)
+        {
+            ds.Write(b, 0, 0, w, h, values.AsSpan((b - 1) * w * h, w * h));
+        }
+
+        float V(int x, int y, int band) => x + (100 * y) + (10000 * (band - 1)) + 0.25f;
+        var interleaved = new float[2 * 3 * 2];
+        ds.ReadBands([3, 1], 2, 1, 3, 2, interleaved.AsSpan(), pixelSpace: 2, lineSpace: 6, bandSpace: 1);
+        Assert.Equal(
+            [V(2, 1, 3), V(2, 1, 1), V(3, 1, 3), V(3, 1, 1), V(4, 1, 3), V(4, 1, 1), V(2, 2, 3), V(2, 2, 1), V(3, 2, 3), V(3, 2, 1), V(4, 2, 3), V(4, 2, 1)],
+            interleaved);
+
+        // Columns 2 .. 4 of rows 1 .. 2, bands 3 and 1, at column 5 of planes 2 rows of 10.
+        var wide = Enumerable.Repeat(-1f, 2 * 2 * 10).ToArray();
+        ds.ReadBands([3, 1], 2, 1, 3, 2, wide.AsSpan(5), pixelSpace: 1, lineSpace: 10, bandSpace: 20);
+        for (var i = 0; i < wide.Length; i++)
+        {
+            var (band, y, x) = (i / 20, i / 10 % 2, i % 10);
+            Assert.Equal(x is >= 5 and < 8 ? V(x - 3, y + 1, band == 0 ? 3 : 1) : -1f, wide[i]);
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => ds.ReadBands([3, 1], 2, 1, 3, 2, new float[11].AsSpan(), 2, 6, 1));
+        Assert.Equal("dest", e.ParamName);
+    }
+
     [Fact]
     public void TooSmallDestinationIsRejectedBeforeGdalIsCalled()
     {

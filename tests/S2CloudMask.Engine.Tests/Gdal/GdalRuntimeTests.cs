@@ -23,6 +23,24 @@ public class GdalRuntimeTests
     }
 
     [Fact]
+    public void BlockCacheSizeCanBeSetAndReadBack()
+    {
+        var before = GdalLib.CacheMaxBytes;
+        try
+        {
+            GdalLib.CacheMaxBytes = 123L << 20;
+            Assert.Equal(123L << 20, GdalLib.CacheMaxBytes);
+            Assert.Throws<ArgumentOutOfRangeException>(() => GdalLib.CacheMaxBytes = 0);
+        }
+        finally
+        {
+            GdalLib.CacheMaxBytes = before;
+        }
+
+        Assert.Equal(before, GdalLib.CacheMaxBytes);
+    }
+
+    [Fact]
     public void GlobalConfigOptionIsVisibleAndCanBeUnset()
     {
         const string key = "S2CLOUDMASK_TEST_GLOBAL_OPTION";
