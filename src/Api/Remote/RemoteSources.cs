@@ -9,7 +9,8 @@ namespace S2CloudMask.Api.Remote;
 /// <summary>
 /// Turns a remote source (one COG, a COG per band, or a STAC item) into the pixels of one
 /// observation on one grid: every URL is checked against the policy and probed first, then
-/// GDAL reads only the window through /vsicurl/ on a thread-pool thread (the reads block).
+/// GDAL reads only the window through /vsicurl/ on a thread-pool thread (the reads block),
+/// the other files of a COG-per-band source side by side on threads of their own.
 /// </summary>
 public sealed class RemoteSources : IDisposable
 {

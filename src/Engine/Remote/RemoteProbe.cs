@@ -12,6 +12,9 @@ namespace S2CloudMask.Engine.Remote;
 /// </summary>
 public sealed class RemoteProbe : IDisposable
 {
+    /// <summary>How the service names itself to the servers it reads from (the probe and GDAL's reads alike).</summary>
+    public const string UserAgent = "S2CloudMask/1.0";
+
     private const int MaxRedirects = 5;
 
     private readonly UrlPolicy _policy;
@@ -34,7 +37,7 @@ public sealed class RemoteProbe : IDisposable
             ConnectCallback = ConnectAsync,
         };
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd("S2CloudMask/1.0");
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
     }
 
     /// <summary>The URL GDAL should read (after redirects), once it is allowed, answers, and starts like a TIFF.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using S2CloudMask.Api.Tests.Support;
 using S2CloudMask.Engine.Gdal;
 using S2CloudMask.Engine.Raster;
+using S2CloudMask.Engine.Remote;
 
 namespace S2CloudMask.Api.Tests.Remote;
 
@@ -191,6 +192,45 @@ public sealed class CogInputTests : IAsyncLifetime
         using var response = await _client.PostAsync("/mask?model=fast", Json(new { url = _server.Url("status/503/B03.tif") }));
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway, "remote-server-error");
         Assert.Equal(3, _server.Requests("B03.tif") - before); // first try + Remote:MaxRetries
+    }
+
+    /// <summary>
+    /// Per-band files are read side by side, each on a thread of its own, not one after the
+    /// other: with every tile request of theirs answered late, requests of several files are
+    /// being answered at once.
+    /// </summary>
+    [SharedFact]
+    public async Task PerBandFilesAreReadSideBySide()
+    {
+        var bands = BandNames.ToDictionary(b => b, b => _server.Url($"slowtiles/150/{b}.tif?side-by-side"));
+        using var response = await _client.PostAsync("/mask?model=fast", Json(new { bands }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(_server.MostSlowFilesAtOnce >= 2, $"at most {_server.MostSlowFilesAtOnce} file(s) at once");
+    }
+
+    /// <summary>
+    /// Every request for every band file, the probe's and GDAL's on whichever thread reads
+    /// the file, carries the request's GDAL options: the service's user agent shows them.
+    /// </summary>
+    [SharedFact]
+    public async Task EveryRequestOfEveryBandCarriesTheReadsOptions()
+    {
+        using var response = await _client.PostAsync("/mask?model=fast", Json(new { bands = BandUrls("files") }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        foreach (var band in BandNames)
+        {
+            Assert.Equal([RemoteProbe.UserAgent], _server.UserAgents(band + ".tif"));
+        }
+    }
+
+    [SharedFact]
+    public async Task APerBandServerErrorIs502NamingItsUrl()
+    {
+        var bands = BandUrls("files");
+        bands["B11"] = _server.Url("status/503/B11.tif");
+        using var response = await _client.PostAsync("/mask?model=fast", Json(new { bands }));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway, "remote-server-error");
+        Assert.Contains(_server.Url("status/503/B11.tif"), problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
     }
 
     [SharedFact]
