@@ -27,6 +27,10 @@ public readonly record struct GdalMessage(GdalErrorClass Class, int Number, stri
 public static unsafe class Gdal
 {
     private static readonly Lock Gate = new();
+
+    /// <summary>This thread's first failure message since <see cref="GdalErrors.Reset"/> (GDAL keeps only the last).</summary>
+    [ThreadStatic]
+    private static string? _firstFailure;
     private static volatile bool _initialized;
 
     /// <summary>
@@ -74,6 +78,17 @@ public static unsafe class Gdal
             GdalNative.CPLSetErrorHandler(&OnMessage);
             _initialized = true;
         }
+    }
+
+    /// <summary>
+    /// The first failure GDAL reported on this thread since the last <see cref="GdalErrors.Reset"/>:
+    /// a read that fails deep down reports the cause first (curl's "Operation timed out") and
+    /// then what failed because of it ("TIFFReadEncodedTile() failed"), and GDAL keeps the last.
+    /// </summary>
+    internal static string? FirstFailure
+    {
+        get => _firstFailure;
+        set => _firstFailure = value;
     }
 
     /// <summary>Sets a process-wide configuration option (CPLSetConfigOption); null unsets it.</summary>
@@ -140,6 +155,11 @@ public static unsafe class Gdal
     [UnmanagedCallersOnly]
     private static void OnMessage(int errorClass, int number, byte* text)
     {
+        if (errorClass >= (int)GdalErrorClass.Failure && _firstFailure is null)
+        {
+            _firstFailure = GdalNative.Str(text);
+        }
+
         var handler = MessageHandler;
         if (handler is null)
         {

@@ -149,9 +149,16 @@ internal unsafe ref struct Utf8List
 internal static unsafe class GdalErrors
 {
     /// <summary>Call before an operation so a stale message from earlier cannot be blamed on it.</summary>
-    public static void Reset() => GdalNative.CPLErrorReset();
+    public static void Reset()
+    {
+        GdalNative.CPLErrorReset();
+        Gdal.FirstFailure = null;
+    }
 
-    /// <summary>The last error on this thread, prefixed with what was being done.</summary>
+    /// <summary>
+    /// The last error on this thread, prefixed with what was being done, and followed by the
+    /// first failure since <see cref="Reset"/> where that was another (the cause, as a rule).
+    /// </summary>
     public static GdalException Last(string doing)
     {
         var message = GdalNative.Str(GdalNative.CPLGetLastErrorMsg())?.Trim();
@@ -159,6 +166,12 @@ internal static unsafe class GdalErrors
         if (string.IsNullOrEmpty(message))
         {
             message = "GDAL reported no further detail";
+        }
+
+        var first = Gdal.FirstFailure?.Trim();
+        if (!string.IsNullOrEmpty(first) && !message.Contains(first, StringComparison.Ordinal))
+        {
+            message += $" (after: {first})";
         }
 
         return new GdalException($"{doing}: {message}", number);

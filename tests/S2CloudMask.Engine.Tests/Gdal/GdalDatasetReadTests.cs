@@ -158,6 +158,42 @@ public class GdalDatasetReadTests
         Assert.Equal("dest", e.ParamName);
     }
 
+    /// <summary>
+    /// A read that fails deep down names the cause too: GDAL reports a corrupt tile's
+    /// decoding error first and keeps only its last message (the tile read that failed).
+    /// </summary>
+    [Fact]
+    public void AFailedReadNamesTheFirstFailureToo()
+    {
+        var dir = Directory.CreateTempSubdirectory("s2cm-corrupt-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "corrupt.tif");
+            var random = new Random(1);
+            using (var ds = GdalDataset.Create(path, "GTiff", 64, 64, 1, GdalDataType.UInt16, "TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32", "COMPRESS=DEFLATE"))
+            {
+                ds.Write<ushort>(1, 0, 0, 64, 64, Enumerable.Range(0, 64 * 64).Select(_ => (ushort)random.Next()).ToArray());
+            }
+
+            // Random values do not compress: the middle of the file is tile data.
+            var bytes = File.ReadAllBytes(path);
+            for (var i = bytes.Length / 2; i < (bytes.Length / 2) + 200; i++)
+            {
+                bytes[i] ^= 0x5A;
+            }
+
+            File.WriteAllBytes(path, bytes);
+            using var corrupt = GdalDataset.Open(path);
+            var e = Assert.Throws<GdalException>(() => corrupt.Read<ushort>(1, 0, 0, 64, 64, new ushort[64 * 64]));
+            Assert.Contains("IReadBlock failed", e.Message, StringComparison.Ordinal);
+            Assert.Contains("(after: ZIPDecode", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void TooSmallDestinationIsRejectedBeforeGdalIsCalled()
     {
