@@ -10,8 +10,8 @@ namespace S2CloudMask.Bench.Kernels;
 /// time transposed out of four-band windows with AVX-512, eight at a time with AVX2), all
 /// bands and only the six the fast model reads, on planes a power of two apart and one line
 /// further (<see cref="Pad"/>). All give the same planes (checked in setup). The same pixels
-/// as uint16 DN records, by gathers and by the 16-bit records path (checked in the engine's
-/// tests).
+/// as uint16 DN records, by gathers and by the 16-bit records path, and as uint16 band planes,
+/// sixteen pixels a step and a pass per band (checked in the engine's tests).
 /// </summary>
 [Config(typeof(KernelConfig))]
 [BenchmarkCategory("Decode")]
@@ -21,6 +21,7 @@ public class DecoderBenchmarks
     private readonly float[] _planes = new float[10 * (Fixtures.Pixels + 64)];
     private long _first;
     private BandImage _dn = null!;
+    private BandImage _dnPlanes = null!;
     private Scaling _dnScaling;
 
     /// <summary>Floats between one plane's end and the next's start (the classifier leaves a line, 16).</summary>
@@ -48,6 +49,13 @@ public class DecoderBenchmarks
             .Select(v => (ushort)Math.Clamp(MathF.Round(v * 10000), 1, 65535))
             .ToArray();
         _dn = BandImage.Interleaved(MemoryMarshal.AsBytes(dn.AsSpan()).ToArray(), ElementType.UInt16, scene.Height, scene.Width, 10);
+        var (pixels, planar) = (scene.Height * scene.Width, new ushort[dn.Length]);
+        for (var i = 0; i < dn.Length; i++)
+        {
+            planar[(i % 10 * pixels) + (i / 10)] = dn[i];
+        }
+
+        _dnPlanes = BandImage.Planar(MemoryMarshal.AsBytes(planar.AsSpan()).ToArray(), ElementType.UInt16, 10, scene.Height, scene.Width);
         _dnScaling = Scaling.Resolve(ElementType.UInt16, noData: 0);
     }
 
@@ -77,6 +85,19 @@ public class DecoderBenchmarks
     /// <summary>uint16 DN records transposed out of eight-band windows.</summary>
     [Benchmark]
     public void DnRecords() => DecodeDn();
+
+    /// <summary>uint16 DN band planes (GDAL's reads), the wanted bands of sixteen pixels a step.</summary>
+    [Benchmark]
+    public void DnPlanes() => PixelDecoder.Decode(_dnPlanes, _dnScaling, _first, Fixtures.Pixels, _planes, Fixtures.Pixels + Pad, propagateNoData: true, FastBands | 1);
+
+    /// <summary>The same planes a pass per band and step (conversion, nodata, offset, divisor), then the nodata spread: the path without vectors.</summary>
+    [Benchmark]
+    public void DnPlanesByPasses()
+    {
+        PixelDecoder.UseVectors = false;
+        DnPlanes();
+        PixelDecoder.UseVectors = true;
+    }
 
     private void DecodeDn() =>
         PixelDecoder.Decode(_dn, _dnScaling, _first, Fixtures.Pixels, _planes, Fixtures.Pixels + Pad, propagateNoData: true, ulong.MaxValue);

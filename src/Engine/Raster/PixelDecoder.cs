@@ -60,6 +60,23 @@ public static class PixelDecoder
             }
         }
 
+        if (UseVectors && Avx2.IsSupported && image.StrideX == 1 && image.StrideY == image.Width && image.StrideBand >= image.PixelCount)
+        {
+            // Band planes (GDAL's band-sequential reads): sixteen pixels a step, scaling and
+            // nodata fused in, only the wanted bands written.
+            var fused = image.Type switch
+            {
+                ElementType.Float32 => DecodePlanes<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                ElementType.UInt16 => DecodePlanes<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                ElementType.Int16 => DecodePlanes<short>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                _ => false,
+            };
+            if (fused)
+            {
+                return;
+            }
+        }
+
         switch (image.Type)
         {
             case ElementType.Float32: Gather<float>(image, scaling, first, count, planes, planeStride); break;
@@ -273,6 +290,79 @@ public static class PixelDecoder
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Band planes with rows back to back (what GDAL's band-sequential reads give: GeoTIFF
+    /// uploads, COGs, the CLI's blocks), sixteen pixels a step: a step with nodata (or NaN) in
+    /// any band goes pixel by pixel where nodata spreads, else each wanted band is converted
+    /// and scaled in one pass (<see cref="ValueRule"/>, the plane-by-plane path's operations
+    /// in its order) and stored. The plane-by-plane path made a pass per band for the
+    /// conversion, the nodata, the offset and the divisor, and one more to spread nodata, on
+    /// every band wanted or not: the clear scene's <c>fast</c> bands as uint16 DN planes,
+    /// 2,048 pixels, took 9.1-9.3 us this way against 18.6-21.3 (BenchmarkDotNet, the Zen 3
+    /// EPYC). The CLI's full tile was no faster within the noise (5.4-6.1 s against 5.4-6.4,
+    /// three alternating runs): its time is the reads. False when the planes reach past the
+    /// data (nothing written then).
+    /// </summary>
+    private static unsafe bool DecodePlanes<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagate, ulong bandMask)
+        where T : unmanaged, INumberBase<T>
+    {
+        var src = MemoryMarshal.Cast<byte, T>(image.Data.AsSpan());
+        var bands = image.Bands;
+        var strideBand = image.StrideBand;
+        var at = image.Offset + first;
+        if (at < 0 || at + ((bands - 1) * strideBand) + count > src.Length)
+        {
+            return false;
+        }
+
+        var rule = new ValueRule(scaling);
+        var groups = count / 16;
+        fixed (T* data = src)
+        fixed (float* d = planes)
+        {
+            var s = data + at;
+            for (var g = 0; g < groups; g++)
+            {
+                var i = g * 16;
+                if (propagate)
+                {
+                    var clean = true;
+                    for (var b = 0; b < bands && clean; b++)
+                    {
+                        clean = Clean(s + (b * strideBand) + i, 16, rule.HasNoData, rule.NoData);
+                    }
+
+                    if (!clean)
+                    {
+                        Pixels(s, 1, strideBand, bands, d, planeStride, i, i + 16, propagate: true, rule);
+                        continue;
+                    }
+                }
+
+                for (var b = 0; b < bands; b++)
+                {
+                    if (b >= 64 || (bandMask >> b & 1) != 0)
+                    {
+                        var from = s + (b * strideBand) + i;
+                        var to = d + (b * (long)planeStride) + i;
+                        rule.Apply(Eight(from)).Store(to);
+                        rule.Apply(Eight(from + 8)).Store(to + 8);
+                    }
+                }
+            }
+
+            Pixels(s, 1, strideBand, bands, d, planeStride, groups * 16, count, propagate, rule);
+        }
+
+        return true;
+
+        // Eight values as floats, exactly (16-bit integers widened, then converted).
+        static Vector256<float> Eight(T* from) =>
+            typeof(T) == typeof(float) ? Vector256.Load((float*)from)
+            : typeof(T) == typeof(ushort) ? Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((ushort*)from))
+            : Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((short*)from));
     }
 
     /// <summary>Pixels [from, to) one by one, every band, as the vector paths decode them.</summary>

@@ -331,6 +331,74 @@ public sealed class PixelDecoderTests
     }
 
     /// <summary>
+    /// Band planes (GDAL's reads) sixteen pixels a step against the plane-by-plane passes
+    /// (vectors off): nodata in one band of a step (the whole pixel NaN, or that band alone
+    /// without propagation), NaN floats, scaled and unscaled values, ranges that start inside
+    /// a step and end in a partial one, and a subset of the bands.
+    /// </summary>
+    [Theory]
+    [InlineData(ElementType.UInt16, false)]
+    [InlineData(ElementType.UInt16, true)]
+    [InlineData(ElementType.Int16, true)]
+    [InlineData(ElementType.Float32, false)]
+    [InlineData(ElementType.Float32, true)]
+    public void PlanesDecodeLikeThePlaneByPlanePasses(ElementType type, bool scaled)
+    {
+        const int H = 3, W = 37, B = 10, NoData = 7777;
+        var n = H * W;
+        var rng = new Random(W + (int)type);
+        var dn = Enumerable.Range(0, n * B).Select(_ => rng.Next(type == ElementType.Int16 ? -3000 : 0, 12000)).ToArray();
+        dn[(4 * n) + 20] = NoData; // band 4 of pixel 20
+        dn[(9 * n) + 47] = NoData; // the last band of pixel 47
+        dn[(0 * n) + 110] = NoData; // the first band of the last pixel
+        byte[] planar = type switch
+        {
+            ElementType.Float32 => Bytes(dn.Select((v, i) => i == (2 * n) + 64 ? float.NaN : v / 10000f).ToArray()),
+            ElementType.UInt16 => Bytes(dn.Select(v => (ushort)v).ToArray()),
+            _ => Bytes(dn.Select(v => (short)v).ToArray()),
+        };
+        var image = BandImage.Planar(planar, type, B, H, W);
+        var scaling = type == ElementType.Float32
+            ? Scaling.Resolve(type, scale: scaled ? 0.5 : null, noData: NoData / 10000f)
+            : Scaling.Resolve(type, offset: scaled ? Scaling.Baseline0400Offset : null, noData: NoData);
+        foreach (var (first, count) in new[] { (0, n), (5, 40), (n - 17, 17), (100, 11), (16, 32) })
+        {
+            foreach (var propagate in new[] { true, false })
+            {
+                foreach (var mask in new[] { ulong.MaxValue, 0b1100001111UL })
+                {
+                    var expected = new float[B * count];
+                    PixelDecoder.UseVectors = false;
+                    try
+                    {
+                        PixelDecoder.Decode(image, scaling, first, count, expected, count, propagate, mask);
+                    }
+                    finally
+                    {
+                        PixelDecoder.UseVectors = true;
+                    }
+
+                    var actual = new float[B * count];
+                    PixelDecoder.Decode(image, scaling, first, count, actual, count, propagate, mask);
+                    for (var b = 0; b < B; b++)
+                    {
+                        if ((mask >> b & 1) != 0)
+                        {
+                            Assert.Equal(expected.AsSpan(b * count, count), actual.AsSpan(b * count, count));
+                        }
+                    }
+
+                    if (first == 0 && count == n)
+                    {
+                        Assert.Equal(propagate, float.IsNaN(actual[20])); // band 0 of pixel 20, nodata in band 4
+                        Assert.True(mask != ulong.MaxValue || float.IsNaN(actual[(4 * n) + 20]));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The same values of <paramref name="n"/> pixels in both layouts, drawn pixel by pixel:
     /// as pixel records (band fastest) and as band planes.
     /// </summary>
