@@ -16,16 +16,6 @@ public sealed class GdalRowSourceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
-    public void StripsAreWholeBlocksAsEvenAsTheyGo()
-    {
-        Assert.Equal([(0, 5632), (5632, 10980)], GdalRowSource.Strips(10980, 512, 2));
-        Assert.Equal([(0, 32), (32, 64), (64, 100)], GdalRowSource.Strips(100, 16, 3));
-        Assert.Equal([(0, 16), (16, 32), (32, 48), (48, 50)], GdalRowSource.Strips(50, 16, 8));
-        Assert.Equal([(0, 300)], GdalRowSource.Strips(300, 300, 4));
-        Assert.Equal([(0, 300)], GdalRowSource.Strips(300, 256, 0));
-    }
-
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

