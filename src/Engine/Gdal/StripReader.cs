@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using S2CloudMask.Engine.Raster;
 
 namespace S2CloudMask.Engine.Gdal;
@@ -68,35 +67,14 @@ public sealed class StripReader : IDisposable
             return GdalBandReader.ReadRows(_datasets[0]!, bands, type, y, rows, buffer);
         }
 
-        var errors = new ExceptionDispatchInfo?[_strips.Length];
-        void Read(int s)
-        {
-            try
+        SideBySide.Run(
+            _strips.Length,
+            s =>
             {
                 var dataset = _datasets[s] ??= _open();
                 GdalBandReader.ReadColumns(dataset, bands, type, y, rows, _strips[s].X0, _strips[s].X1, buffer);
-            }
-            catch (Exception e)
-            {
-                errors[s] = ExceptionDispatchInfo.Capture(e);
-            }
-        }
-
-        var threads = new Thread[_strips.Length - 1];
-        for (var s = 1; s < _strips.Length; s++)
-        {
-            var strip = s;
-            threads[s - 1] = new Thread(() => Read(strip)) { IsBackground = true, Name = $"read strip {strip}" };
-            threads[s - 1].Start();
-        }
-
-        Read(0);
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
-
-        errors.FirstOrDefault(e => e is not null)?.Throw();
+            },
+            "read strip");
         return BandImage.Planar(buffer, type, bands, rows, width);
     }
 

@@ -114,10 +114,9 @@ public static partial class CogReader
     }
 
     /// <summary>
-    /// <paramref name="work"/>(i) for every i below <paramref name="n"/>, each on a thread of
-    /// its own with this read's HTTP options (the work waits on the network, not on the cores,
-    /// and pool threads blocked on it would starve the service's requests), the first on the
-    /// calling thread; returns once all are done, rethrowing the error of the lowest i.
+    /// <paramref name="work"/>(i) for every i below <paramref name="n"/> side by side
+    /// (<see cref="SideBySide.Run"/>: the work waits on the network, not on the cores), each
+    /// with this read's HTTP options on its thread.
     /// <para>
     /// Per-band COGs are ten files: opened and read one after the other, each of their three or
     /// so requests waited for the one before. Against a local server answering every GET 40 ms
@@ -126,46 +125,15 @@ public static partial class CogReader
     /// 12) with every file on its own thread; without the delay 81-91 ms against 77-108.
     /// </para>
     /// </summary>
-    private static void OnThreads(int n, RemoteReadSettings settings, Action<int> work)
-    {
-        var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[n];
-        void Run(int i)
-        {
-            try
-            {
-                work(i);
-            }
-            catch (Exception e)
-            {
-                errors[i] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-            }
-        }
-
-        var threads = new Thread[Math.Max(0, n - 1)];
-        for (var i = 1; i < n; i++)
-        {
-            var index = i;
-            threads[i - 1] = new Thread(() =>
+    private static void OnThreads(int n, RemoteReadSettings settings, Action<int> work) =>
+        SideBySide.Run(
+            n,
+            i =>
             {
                 using var options = HttpOptions(settings);
-                Run(index);
-            })
-            { IsBackground = true, Name = "cog read" };
-            threads[i - 1].Start();
-        }
-
-        if (n > 0)
-        {
-            Run(0);
-        }
-
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
-
-        errors.FirstOrDefault(e => e is not null)?.Throw();
-    }
+                work(i);
+            },
+            "cog read");
 
     private static RemoteRaster ReadOpened(
         IReadOnlyList<BandSource> bands, Dictionary<Uri, GdalDataset> datasets, GridRequest grid, bool asReflectance, RemoteReadSettings settings)
