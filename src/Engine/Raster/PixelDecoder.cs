@@ -43,32 +43,17 @@ public static class PixelDecoder
             throw new ArgumentException("planes too small", nameof(planes));
         }
 
-        if (UseVectors && Avx2.IsSupported && image.StrideX != 1 && image.StrideY == image.Width * image.StrideX)
+        // Rows back to back: vector paths with scaling and nodata fused in. Band planes (GDAL's
+        // band-sequential reads) sixteen pixels a step, only the wanted bands written; bands
+        // not in planes (records, stack dates) by windows of float32 records, gathers otherwise.
+        var planar = image.StrideX == 1 && image.StrideBand >= image.PixelCount;
+        if (UseVectors && Avx2.IsSupported && image.StrideY == image.Width * image.StrideX && (planar || image.StrideX != 1))
         {
-            // Bands not in planes, rows back to back: vector paths (windows of float32 records,
-            // gathers otherwise), with scaling and nodata fused in.
             var fused = image.Type switch
             {
-                ElementType.Float32 => DecodeGathered<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
-                ElementType.UInt16 => DecodeGathered<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
-                ElementType.Int16 => DecodeGathered<short>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
-                _ => false,
-            };
-            if (fused)
-            {
-                return;
-            }
-        }
-
-        if (UseVectors && Avx2.IsSupported && image.StrideX == 1 && image.StrideY == image.Width && image.StrideBand >= image.PixelCount)
-        {
-            // Band planes (GDAL's band-sequential reads): sixteen pixels a step, scaling and
-            // nodata fused in, only the wanted bands written.
-            var fused = image.Type switch
-            {
-                ElementType.Float32 => DecodePlanes<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
-                ElementType.UInt16 => DecodePlanes<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
-                ElementType.Int16 => DecodePlanes<short>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask),
+                ElementType.Float32 => Fused<float>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask, planar),
+                ElementType.UInt16 => Fused<ushort>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask, planar),
+                ElementType.Int16 => Fused<short>(image, scaling, first, count, planes, planeStride, propagateNoData, bandMask, planar),
                 _ => false,
             };
             if (fused)
@@ -291,6 +276,13 @@ public static class PixelDecoder
 
         return true;
     }
+
+    /// <summary><see cref="DecodePlanes{T}"/> for band planes, <see cref="DecodeGathered{T}"/> for other layouts.</summary>
+    private static bool Fused<T>(BandImage image, in Scaling scaling, long first, int count, Span<float> planes, int planeStride, bool propagate, ulong bandMask, bool planar)
+        where T : unmanaged, INumberBase<T> =>
+        planar
+            ? DecodePlanes<T>(image, scaling, first, count, planes, planeStride, propagate, bandMask)
+            : DecodeGathered<T>(image, scaling, first, count, planes, planeStride, propagate, bandMask);
 
     /// <summary>
     /// Band planes with rows back to back (what GDAL's band-sequential reads give: GeoTIFF

@@ -100,16 +100,24 @@ public class GdalDatasetReadTests
         Assert.Equal([2005.0, 2006.0, 2007.0], asDouble);
     }
 
-    [Fact]
-    public void ReadBandsFillsBandSequentialPlanesInTheRequestedOrder()
+    /// <summary>A 7 x 5 in-memory raster of three float32 bands of <see cref="RasterSamples.Float32Planes"/>.</summary>
+    private static GdalDataset ThreePlanes()
     {
         const int w = 7, h = 5;
         var values = RasterSamples.Float32Planes(w, h, 3);
-        using var ds = GdalDataset.CreateInMemory(w, h, 3, GdalDataType.Float32);
+        var ds = GdalDataset.CreateInMemory(w, h, 3, GdalDataType.Float32);
         for (var b = 1; b <= 3; b++)
         {
             ds.Write(b, 0, 0, w, h, values.AsSpan((b - 1) * w * h, w * h));
         }
+
+        return ds;
+    }
+
+    [Fact]
+    public void ReadBandsFillsBandSequentialPlanesInTheRequestedOrder()
+    {
+        using var ds = ThreePlanes();
 
         var dest = new float[2 * 3 * 2];
         ds.ReadBands([3, 1], 2, 1, 3, 2, dest.AsSpan());
@@ -130,13 +138,7 @@ public class GdalDatasetReadTests
     [Fact]
     public void ReadBandsBySpacingsPutsEachValueInItsPlace()
     {
-        const int w = 7, h = 5;
-        var values = RasterSamples.Float32Planes(w, h, 3);
-        using var ds = GdalDataset.CreateInMemory(w, h, 3, GdalDataType.Float32);
-        for (var b = 1; b <= 3; b++)
-        {
-            ds.Write(b, 0, 0, w, h, values.AsSpan((b - 1) * w * h, w * h));
-        }
+        using var ds = ThreePlanes();
 
         float V(int x, int y, int band) => x + (100 * y) + (10000 * (band - 1)) + 0.25f;
         var interleaved = new float[2 * 3 * 2];
