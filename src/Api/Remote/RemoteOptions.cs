@@ -21,6 +21,13 @@ public sealed class RemoteOptions
     [Range(1, 3600)]
     public int TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// The most a whole remote read (every file, every tile, retries included) may take, in
+    /// seconds; beyond it the request gets 504 <c>remote-timeout</c>.
+    /// </summary>
+    [Range(1, 86400)]
+    public int ReadTimeoutSeconds { get; set; } = 300;
+
     /// <summary>Retries of a request answered 5xx, with doubling delays from <see cref="RetryDelaySeconds"/>.</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 3;

@@ -38,7 +38,7 @@ public sealed class RemoteSources : IDisposable
         var (bands, asReflectance) = await ResolveAsync(source, cancellationToken);
         var grid = new GridRequest(request.Bbox, request.BboxEpsg, request.Resolution);
         var settings = new RemoteReadSettings(_options.TimeoutSeconds, _options.MaxRetries, _options.RetryDelaySeconds, limits.MaxPixels);
-        var raster = await Task.Run(() => CogReader.Read(bands, grid, asReflectance, settings), cancellationToken);
+        var raster = await WithinDeadline(Task.Run(() => CogReader.Read(bands, grid, asReflectance, settings), cancellationToken), source, cancellationToken);
         var type = raster.IsFloat ? ElementType.Float32 : ElementType.UInt16;
         var image = BandImage.Planar(raster.Data, type, raster.Bands, raster.Height, raster.Width);
         return MaskInput.Single(image, new Georeference(raster.GeoTransform, raster.ProjectionWkt), raster.NoData);
@@ -88,6 +88,31 @@ public sealed class RemoteSources : IDisposable
     }
 
     public void Dispose() => _probe.Dispose();
+
+    /// <summary>
+    /// The read's result, or 504 <c>remote-timeout</c> once <c>Remote:ReadTimeoutSeconds</c>
+    /// have passed. GDAL gives up on a tile only after many timed-out attempts: a server that
+    /// sent a COG's header at once and every tile 6 s late held a 100 x 80 read for 72-73 s
+    /// with <c>Remote:TimeoutSeconds</c> 2, and a GDAL read cannot be stopped from outside. An
+    /// abandoned read ends in the background and disposes its datasets then.
+    /// </summary>
+    private async Task<RemoteRaster> WithinDeadline(Task<RemoteRaster> read, RemoteSource source, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var deadline = Task.Delay(TimeSpan.FromSeconds(_options.ReadTimeoutSeconds), timer.Token);
+        if (await Task.WhenAny(read, deadline) == read)
+        {
+            await timer.CancelAsync();
+            return await read;
+        }
+
+        // Nobody awaits the abandoned read: observe its error so it is not reported as unobserved.
+        _ = read.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        cancellationToken.ThrowIfCancellationRequested();
+        var shown = UrlPolicy.Redact(source.Describe);
+        throw new RemoteSourceException(
+            RemoteFailure.Timeout, shown, $"reading {shown} took longer than {_options.ReadTimeoutSeconds} s (Remote:ReadTimeoutSeconds)");
+    }
 
     private async Task<(IReadOnlyList<BandSource> Bands, bool AsReflectance)> ResolveAsync(RemoteSource source, CancellationToken cancellationToken)
     {

@@ -34,6 +34,7 @@ public sealed class CogInputTests : IAsyncLifetime
         {
             ["Remote:AllowPrivateNetworks"] = "true",
             ["Remote:TimeoutSeconds"] = "2",
+            ["Remote:ReadTimeoutSeconds"] = "5",
             ["Remote:RetryDelaySeconds"] = "0.05",
             ["Remote:MaxRetries"] = "2",
         });
@@ -221,6 +222,20 @@ public sealed class CogInputTests : IAsyncLifetime
         {
             Assert.Equal([RemoteProbe.UserAgent], _server.UserAgents(band + ".tif"));
         }
+    }
+
+    /// <summary>
+    /// A server that sends the COG's header at once (so the probe and GDAL's open pass) but
+    /// every tile 6 s late: GDAL would try on for over a minute with a 2 s timeout per
+    /// request; the whole read's deadline (5 s here) answers 504.
+    /// </summary>
+    [SharedFact]
+    public async Task ASlowTileServerIs504AtTheReadsDeadline()
+    {
+        double[] bbox = [X0 + 300, Y0 - 1200, X0 + 1300, Y0 - 400];
+        using var response = await _client.PostAsync("/mask?model=fast", Json(new { url = _server.Url("slowtiles/6000/stack10.tif?deadline"), bbox }));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.GatewayTimeout, "remote-timeout");
+        Assert.Contains("Remote:ReadTimeoutSeconds", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
     }
 
     [SharedFact]
