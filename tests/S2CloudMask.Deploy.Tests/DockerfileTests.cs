@@ -128,7 +128,7 @@ public sealed class DockerfileTests
                  {
                      "Models__Directories__0", "Cache__Directory", "Limits__MaxBodyBytes", "Limits__MaxPixels", "Engine__Workers",
                      "Engine__QueueLength", "Logging__Json", "Cache__Redis", "Remote__AllowedPrefixes__0", "Remote__AllowPrivateNetworks",
-                     "Remote__TimeoutSeconds",
+                     "Remote__TimeoutSeconds", "Remote__ReadTimeoutSeconds",
                  })
         {
             Assert.Contains(setting, text, StringComparison.Ordinal);
