@@ -82,8 +82,10 @@ public static unsafe class Gdal
 
     /// <summary>
     /// The first failure GDAL reported on this thread since the last <see cref="GdalErrors.Reset"/>:
-    /// a read that fails deep down reports the cause first (curl's "Operation timed out") and
-    /// then what failed because of it ("TIFFReadEncodedTile() failed"), and GDAL keeps the last.
+    /// a read that fails deep down reports the cause first (a corrupt tile's "ZIPDecode:Decoding
+    /// error") and then what failed because of it ("TIFFReadEncodedTile() failed", "IReadBlock
+    /// failed"), and GDAL keeps the last. (A tile request that times out is not among them:
+    /// /vsicurl/ reports no failure of its own, only libtiff's short read.)
     /// </summary>
     internal static string? FirstFailure
     {
